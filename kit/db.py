@@ -1,0 +1,94 @@
+"""PostgreSQL access: one schema and role per service, the tenant bound to every transaction.
+
+Row-level security is the guard that does not forget: every tenant table has a policy comparing its `tenant_id` with
+the transaction's `portal.tenant_id` setting, and services run as a role that cannot bypass it. Work that must see
+every tenant (the outbox relay, resolving a tenant by host name) runs in an explicit `system()` transaction under a
+separate BYPASSRLS role, so each such place is visible in the code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from kit import context
+
+# Tests turn this off to show that row-level security alone keeps tenants apart.
+APPLICATION_TENANT_FILTER = True
+
+TENANT_SETTING = "portal.tenant_id"
+
+
+def role_of(service: str) -> str:
+    return f"portal_{service}"
+
+
+def system_role_of(service: str) -> str:
+    return f"portal_{service}_system"
+
+
+def async_url(url: str) -> sa.URL:
+    """Accepts the usual `postgresql://` form and picks the asyncpg driver."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+class Database:
+    def __init__(self, url: str, service: str, *, pool_size: int = 10) -> None:
+        self.service = service
+        self.schema = service
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            async_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args={
+                "server_settings": {
+                    "search_path": self.schema,
+                    "role": role_of(service),
+                    "application_name": f"portal-{service}",
+                }
+            },
+        )
+
+    @asynccontextmanager
+    async def tenant(self, tenant_id: str | uuid.UUID | None = None) -> AsyncIterator[AsyncConnection]:
+        """One transaction bound to a tenant (by default the call context's)."""
+        tid = str(tenant_id or context.current().tenant_id)
+        if not tid:
+            raise RuntimeError("no tenant in the call context")
+        uuid.UUID(tid)
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.select(sa.func.set_config(TENANT_SETTING, tid, True)))
+            conn.info["tenant_id"] = tid
+            try:
+                yield conn
+            finally:
+                conn.info.pop("tenant_id", None)
+
+    @asynccontextmanager
+    async def system(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction that sees every tenant; use only where the work is truly cross-tenant."""
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.text(f'SET LOCAL ROLE "{system_role_of(self.service)}"'))
+            yield conn
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def scoped(conn: AsyncConnection, table: sa.Table) -> sa.ColumnElement[bool]:
+    """The application's own tenant filter, kept beside row-level security as defence in depth."""
+    if not APPLICATION_TENANT_FILTER:
+        return sa.true()
+    return table.c.tenant_id == conn.info["tenant_id"]
+
+
+def bound_tenant(conn: AsyncConnection) -> str:
+    return conn.info["tenant_id"]
