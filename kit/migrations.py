@@ -101,3 +101,24 @@ def create_bus_tables() -> None:
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
     enable_tenant_rls("processed_events")
+
+
+def create_audit_table() -> None:
+    """Who changed what, when, through which channel, with the values before and after (see kit/audit.py)."""
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("tenant_id", sa.Uuid, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("actor", sa.Text, nullable=False),
+        sa.Column("actor_kind", sa.Text, nullable=False),
+        sa.Column("channel", sa.Text, nullable=False),
+        sa.Column("entity", sa.Text, nullable=False),
+        sa.Column("entity_id", sa.Text, nullable=False),
+        sa.Column("action", sa.Text, nullable=False),
+        sa.Column("before", sa.JSON),
+        sa.Column("after", sa.JSON),
+        sa.Column("request_id", sa.Text, nullable=False, server_default=""),
+    )
+    op.create_index("audit_log_entity", "audit_log", ["tenant_id", "entity", "entity_id", "at"])
+    enable_tenant_rls("audit_log")

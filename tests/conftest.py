@@ -1,0 +1,130 @@
+"""Real infrastructure for the whole suite: PostgreSQL and nats-server (embedded unless
+PORTAL_TEST_DATABASE_URL / PORTAL_TEST_NATS_URL point at running ones) and a local SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiosmtpd.controller import Controller
+
+from kit import telemetry
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+SPANS = InMemorySpanExporter()
+telemetry.setup("tests", extra=SimpleSpanProcessor(SPANS))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Infra:
+    admin_url: str
+    nats_url: str
+    nats: object | None = None  # the EmbeddedNats, when the suite runs its own (tests stop and start it)
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
+    data = tmp_path_factory.mktemp("infra")
+    pg = nats = None
+    base_url = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    if not base_url:
+        from kit.embedded import EmbeddedPostgres
+
+        pg = EmbeddedPostgres(data)
+        base_url = pg.start()
+    nats_url = os.environ.get("PORTAL_TEST_NATS_URL")
+    if not nats_url:
+        from kit.embedded import EmbeddedNats
+
+        nats = EmbeddedNats(data)
+        nats_url = nats.start()
+    # a fresh database per run, so a rerun against a shared server starts clean
+    db_name = f"portal_test_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_create_database(base_url, db_name))
+    admin_url = base_url.rsplit("/", 1)[0] + "/" + db_name
+    try:
+        yield Infra(admin_url=admin_url, nats_url=nats_url, nats=nats)
+    finally:
+        if nats is not None:
+            nats.stop()
+        if pg is not None:
+            pg.stop()
+
+
+async def _create_database(url: str, name: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Mailbox:
+    """Messages received by the test SMTP server."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    port: int = 0
+
+    async def wait_for(self, to: str, timeout: float = 15.0, subject_contains: str = "") -> EmailMessage:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for msg in self.messages:
+                if to.lower() in str(msg["To"]).lower() and subject_contains in str(msg["Subject"]):
+                    return msg
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no e-mail to {to} within {timeout}s; got {[m['To'] for m in self.messages]}")
+            await asyncio.sleep(0.1)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+
+class _Handler:
+    def __init__(self, box: Mailbox) -> None:
+        self.box = box
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        msg = email.message_from_bytes(envelope.content, _class=EmailMessage, policy=email.policy.default)
+        self.box.messages.append(msg)
+        return "250 OK"
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox(port=free_port())
+    controller = Controller(_Handler(box), hostname="127.0.0.1", port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    SPANS.clear()
+    return SPANS
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
