@@ -24,6 +24,8 @@ class CallContext:
     subject_kind: str = ANONYMOUS
     # the customer number acted for (zákaznické číslo), when the caller acts for one
     customer_number: str = ""
+    # every customer number the subject's grants cover (for choosing among them)
+    customer_numbers: frozenset[str] = frozenset()
     capabilities: frozenset[str] = frozenset()
     # OAuth client scopes when a third-party application calls, else empty
     scopes: frozenset[str] = frozenset()
@@ -41,6 +43,7 @@ class CallContext:
             (f"{_PREFIX}subject", self.subject),
             (f"{_PREFIX}subject-kind", self.subject_kind),
             (f"{_PREFIX}customer", self.customer_number),
+            (f"{_PREFIX}customers", " ".join(sorted(self.customer_numbers))),
             (f"{_PREFIX}capabilities", " ".join(sorted(self.capabilities))),
             (f"{_PREFIX}scopes", " ".join(sorted(self.scopes))),
             ("x-request-id", self.request_id),
@@ -63,6 +66,7 @@ class CallContext:
             subject=get("subject"),
             subject_kind=get("subject-kind") or ANONYMOUS,
             customer_number=get("customer"),
+            customer_numbers=frozenset(get("customers").split()),
             capabilities=frozenset(get("capabilities").split()),
             scopes=frozenset(get("scopes").split()),
             request_id=md.get("x-request-id") or uuid.uuid4().hex,

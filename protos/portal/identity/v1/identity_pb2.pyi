@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from portal.common.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
@@ -19,6 +20,33 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _OAuthEndpoint:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OAuthEndpointEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OAuthEndpoint.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    O_AUTH_ENDPOINT_UNSPECIFIED: _OAuthEndpoint.ValueType  # 0
+    O_AUTH_ENDPOINT_AUTHORIZE: _OAuthEndpoint.ValueType  # 1
+    O_AUTH_ENDPOINT_TOKEN: _OAuthEndpoint.ValueType  # 2
+    O_AUTH_ENDPOINT_REVOCATION: _OAuthEndpoint.ValueType  # 3
+    O_AUTH_ENDPOINT_INTROSPECTION: _OAuthEndpoint.ValueType  # 4
+    O_AUTH_ENDPOINT_USERINFO: _OAuthEndpoint.ValueType  # 5
+    O_AUTH_ENDPOINT_DISCOVERY: _OAuthEndpoint.ValueType  # 6
+    O_AUTH_ENDPOINT_JWKS: _OAuthEndpoint.ValueType  # 7
+
+class OAuthEndpoint(_OAuthEndpoint, metaclass=_OAuthEndpointEnumTypeWrapper): ...
+
+O_AUTH_ENDPOINT_UNSPECIFIED: OAuthEndpoint.ValueType  # 0
+O_AUTH_ENDPOINT_AUTHORIZE: OAuthEndpoint.ValueType  # 1
+O_AUTH_ENDPOINT_TOKEN: OAuthEndpoint.ValueType  # 2
+O_AUTH_ENDPOINT_REVOCATION: OAuthEndpoint.ValueType  # 3
+O_AUTH_ENDPOINT_INTROSPECTION: OAuthEndpoint.ValueType  # 4
+O_AUTH_ENDPOINT_USERINFO: OAuthEndpoint.ValueType  # 5
+O_AUTH_ENDPOINT_DISCOVERY: OAuthEndpoint.ValueType  # 6
+O_AUTH_ENDPOINT_JWKS: OAuthEndpoint.ValueType  # 7
+Global___OAuthEndpoint: _TypeAlias = OAuthEndpoint  # noqa: Y015
 
 @_typing.final
 class RegisterRequest(_message.Message):
@@ -653,28 +681,51 @@ class ListGrantsResponse(_message.Message):
 Global___ListGrantsResponse: _TypeAlias = ListGrantsResponse  # noqa: Y015
 
 @_typing.final
-class AuthorizeRequest(_message.Message):
+class HandleOAuthRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    ENDPOINT_FIELD_NUMBER: _builtins.int
     HTTP_FIELD_NUMBER: _builtins.int
     SESSION_ID_FIELD_NUMBER: _builtins.int
+    endpoint: Global___OAuthEndpoint.ValueType
     session_id: _builtins.str
-    """the login session of the signed-in user, empty when nobody is signed in"""
+    """the login session of the signed-in user (authorize only), empty when nobody is signed in"""
     @_builtins.property
     def http(self) -> _common_pb2.HttpRequest: ...
     def __init__(
         self,
         *,
+        endpoint: Global___OAuthEndpoint.ValueType = ...,
         http: _common_pb2.HttpRequest | None = ...,
         session_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["http", b"http"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["http", b"http", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["endpoint", b"endpoint", "http", b"http", "session_id", b"session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___AuthorizeRequest: _TypeAlias = AuthorizeRequest  # noqa: Y015
+Global___HandleOAuthRequest: _TypeAlias = HandleOAuthRequest  # noqa: Y015
+
+@_typing.final
+class HandleOAuthResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HTTP_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def http(self) -> _common_pb2.HttpResponse: ...
+    def __init__(
+        self,
+        *,
+        http: _common_pb2.HttpResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["http", b"http"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["http", b"http"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HandleOAuthResponse: _TypeAlias = HandleOAuthResponse  # noqa: Y015
 
 @_typing.final
 class ResolveAccessTokenRequest(_message.Message):

@@ -3,7 +3,6 @@
 import grpc
 import warnings
 
-from portal.common.v1 import common_pb2 as portal_dot_common_dot_v1_dot_common__pb2
 from portal.identity.v1 import identity_pb2 as portal_dot_identity_dot_v1_dot_identity__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -101,40 +100,10 @@ class IdentityServiceStub:
                 request_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListGrantsRequest.SerializeToString,
                 response_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListGrantsResponse.FromString,
                 _registered_method=True)
-        self.Authorize = channel.unary_unary(
-                '/portal.identity.v1.IdentityService/Authorize',
-                request_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.AuthorizeRequest.SerializeToString,
-                response_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-                _registered_method=True)
-        self.Token = channel.unary_unary(
-                '/portal.identity.v1.IdentityService/Token',
-                request_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-                response_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-                _registered_method=True)
-        self.Revoke = channel.unary_unary(
-                '/portal.identity.v1.IdentityService/Revoke',
-                request_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-                response_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-                _registered_method=True)
-        self.Introspect = channel.unary_unary(
-                '/portal.identity.v1.IdentityService/Introspect',
-                request_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-                response_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-                _registered_method=True)
-        self.UserInfo = channel.unary_unary(
-                '/portal.identity.v1.IdentityService/UserInfo',
-                request_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-                response_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-                _registered_method=True)
-        self.Discovery = channel.unary_unary(
-                '/portal.identity.v1.IdentityService/Discovery',
-                request_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-                response_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-                _registered_method=True)
-        self.Jwks = channel.unary_unary(
-                '/portal.identity.v1.IdentityService/Jwks',
-                request_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-                response_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
+        self.HandleOAuth = channel.unary_unary(
+                '/portal.identity.v1.IdentityService/HandleOAuth',
+                request_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.HandleOAuthRequest.SerializeToString,
+                response_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.HandleOAuthResponse.FromString,
                 _registered_method=True)
         self.ResolveAccessToken = channel.unary_unary(
                 '/portal.identity.v1.IdentityService/ResolveAccessToken',
@@ -226,45 +195,10 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Authorize(self, request, context):
-        """OAuth2/OIDC protocol endpoints. Their wire format is HTTP by standard, so the gateway forwards the exchange.
+    def HandleOAuth(self, request, context):
+        """The OAuth2/OIDC protocol endpoints (authorize, token, revocation, introspection, userinfo, discovery, JWKS).
+        Their wire format is HTTP by standard, so the gateway forwards the exchange as it came.
         """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Token(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Revoke(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Introspect(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def UserInfo(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Discovery(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Jwks(self, request, context):
-        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -344,40 +278,10 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     request_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListGrantsRequest.FromString,
                     response_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListGrantsResponse.SerializeToString,
             ),
-            'Authorize': grpc.unary_unary_rpc_method_handler(
-                    servicer.Authorize,
-                    request_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.AuthorizeRequest.FromString,
-                    response_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.SerializeToString,
-            ),
-            'Token': grpc.unary_unary_rpc_method_handler(
-                    servicer.Token,
-                    request_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.FromString,
-                    response_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.SerializeToString,
-            ),
-            'Revoke': grpc.unary_unary_rpc_method_handler(
-                    servicer.Revoke,
-                    request_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.FromString,
-                    response_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.SerializeToString,
-            ),
-            'Introspect': grpc.unary_unary_rpc_method_handler(
-                    servicer.Introspect,
-                    request_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.FromString,
-                    response_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.SerializeToString,
-            ),
-            'UserInfo': grpc.unary_unary_rpc_method_handler(
-                    servicer.UserInfo,
-                    request_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.FromString,
-                    response_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.SerializeToString,
-            ),
-            'Discovery': grpc.unary_unary_rpc_method_handler(
-                    servicer.Discovery,
-                    request_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.FromString,
-                    response_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.SerializeToString,
-            ),
-            'Jwks': grpc.unary_unary_rpc_method_handler(
-                    servicer.Jwks,
-                    request_deserializer=portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.FromString,
-                    response_serializer=portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.SerializeToString,
+            'HandleOAuth': grpc.unary_unary_rpc_method_handler(
+                    servicer.HandleOAuth,
+                    request_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.HandleOAuthRequest.FromString,
+                    response_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.HandleOAuthResponse.SerializeToString,
             ),
             'ResolveAccessToken': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveAccessToken,
@@ -748,7 +652,7 @@ class IdentityService:
             _registered_method=True)
 
     @staticmethod
-    def Authorize(request,
+    def HandleOAuth(request,
             target,
             options=(),
             channel_credentials=None,
@@ -761,171 +665,9 @@ class IdentityService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/portal.identity.v1.IdentityService/Authorize',
-            portal_dot_identity_dot_v1_dot_identity__pb2.AuthorizeRequest.SerializeToString,
-            portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Token(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/portal.identity.v1.IdentityService/Token',
-            portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-            portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Revoke(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/portal.identity.v1.IdentityService/Revoke',
-            portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-            portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Introspect(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/portal.identity.v1.IdentityService/Introspect',
-            portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-            portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def UserInfo(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/portal.identity.v1.IdentityService/UserInfo',
-            portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-            portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Discovery(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/portal.identity.v1.IdentityService/Discovery',
-            portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-            portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Jwks(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/portal.identity.v1.IdentityService/Jwks',
-            portal_dot_common_dot_v1_dot_common__pb2.HttpRequest.SerializeToString,
-            portal_dot_common_dot_v1_dot_common__pb2.HttpResponse.FromString,
+            '/portal.identity.v1.IdentityService/HandleOAuth',
+            portal_dot_identity_dot_v1_dot_identity__pb2.HandleOAuthRequest.SerializeToString,
+            portal_dot_identity_dot_v1_dot_identity__pb2.HandleOAuthResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+portal/notifications/v1/notifications.proto\x12\x17portal.notifications.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"9\n\x15ListDeliveriesRequest\x12\x11\n\trecipient\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"O\n\x16ListDeliveriesResponse\x12\x35\n\ndeliveries\x18\x01 \x03(\x0b\x32!.portal.notifications.v1.Delivery\"w\n\x0cInboxMessage\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04read\x18\x05 \x01(\x08\"#\n\x10ListInboxRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"L\n\x11ListInboxResponse\x12\x37\n\x08messages\x18\x01 \x03(\x0b\x32%.portal.notifications.v1.InboxMessage2\xed\x01\n\x14NotificationsService\x12q\n\x0eListDeliveries\x12..portal.notifications.v1.ListDeliveriesRequest\x1a/.portal.notifications.v1.ListDeliveriesResponse\x12\x62\n\tListInbox\x12).portal.notifications.v1.ListInboxRequest\x1a*.portal.notifications.v1.ListInboxResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+portal/notifications/v1/notifications.proto\x12\x17portal.notifications.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"9\n\x15ListDeliveriesRequest\x12\x11\n\trecipient\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"O\n\x16ListDeliveriesResponse\x12\x35\n\ndeliveries\x18\x01 \x03(\x0b\x32!.portal.notifications.v1.Delivery2\x89\x01\n\x14NotificationsService\x12q\n\x0eListDeliveries\x12..portal.notifications.v1.ListDeliveriesRequest\x1a/.portal.notifications.v1.ListDeliveriesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,12 +38,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTDELIVERIESREQUEST']._serialized_end=406
   _globals['_LISTDELIVERIESRESPONSE']._serialized_start=408
   _globals['_LISTDELIVERIESRESPONSE']._serialized_end=487
-  _globals['_INBOXMESSAGE']._serialized_start=489
-  _globals['_INBOXMESSAGE']._serialized_end=608
-  _globals['_LISTINBOXREQUEST']._serialized_start=610
-  _globals['_LISTINBOXREQUEST']._serialized_end=645
-  _globals['_LISTINBOXRESPONSE']._serialized_start=647
-  _globals['_LISTINBOXRESPONSE']._serialized_end=723
-  _globals['_NOTIFICATIONSSERVICE']._serialized_start=726
-  _globals['_NOTIFICATIONSSERVICE']._serialized_end=963
+  _globals['_NOTIFICATIONSSERVICE']._serialized_start=490
+  _globals['_NOTIFICATIONSSERVICE']._serialized_end=627
 # @@protoc_insertion_point(module_scope)

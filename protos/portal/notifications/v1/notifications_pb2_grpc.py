@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class NotificationsServiceStub:
-    """Delivery of e-mail (and later SMS and the in-portal inbox) in the recipient's language.
+    """Delivery of e-mail in the recipient's language, and the delivery log.
     """
 
     def __init__(self, channel):
@@ -40,24 +40,13 @@ class NotificationsServiceStub:
                 request_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.SerializeToString,
                 response_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.FromString,
                 _registered_method=True)
-        self.ListInbox = channel.unary_unary(
-                '/portal.notifications.v1.NotificationsService/ListInbox',
-                request_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListInboxRequest.SerializeToString,
-                response_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListInboxResponse.FromString,
-                _registered_method=True)
 
 
 class NotificationsServiceServicer:
-    """Delivery of e-mail (and later SMS and the in-portal inbox) in the recipient's language.
+    """Delivery of e-mail in the recipient's language, and the delivery log.
     """
 
     def ListDeliveries(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListInbox(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -71,11 +60,6 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
                     request_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.FromString,
                     response_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.SerializeToString,
             ),
-            'ListInbox': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListInbox,
-                    request_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListInboxRequest.FromString,
-                    response_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListInboxResponse.SerializeToString,
-            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'portal.notifications.v1.NotificationsService', rpc_method_handlers)
@@ -85,7 +69,7 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class NotificationsService:
-    """Delivery of e-mail (and later SMS and the in-portal inbox) in the recipient's language.
+    """Delivery of e-mail in the recipient's language, and the delivery log.
     """
 
     @staticmethod
@@ -105,33 +89,6 @@ class NotificationsService:
             '/portal.notifications.v1.NotificationsService/ListDeliveries',
             portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.SerializeToString,
             portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListInbox(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/portal.notifications.v1.NotificationsService/ListInbox',
-            portal_dot_notifications_dot_v1_dot_notifications__pb2.ListInboxRequest.SerializeToString,
-            portal_dot_notifications_dot_v1_dot_notifications__pb2.ListInboxResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,82 @@
+"""Events the notifications service turns into messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kit.bus import EventMeta, Subscription
+from kit.config import Settings
+from portal.events.v1 import identity_pb2 as identity_events
+
+from . import domain, store
+from .tenants import TenantDirectory
+
+# where the gateway serves each link
+LINK_PATHS = {
+    "email_verification": "/register/verify",
+    "password_reset": "/password/reset",
+}
+
+
+def subscriptions(settings: Settings, tenants: TenantDirectory, wake: Callable[[], None]) -> list[Subscription]:
+    async def queue_email(
+        conn: AsyncConnection,
+        meta: EventMeta,
+        *,
+        template: str,
+        to: str,
+        locale: str,
+        token: str = "",
+        expires_at: Timestamp | None = None,
+    ) -> None:
+        tenant = await tenants.get(meta.tenant_id)
+        chosen = domain.pick_locale(locale, tenant.default_locale)
+        link = ""
+        if token:
+            link = f"{settings.public_base_url(tenant.hosts[0])}{LINK_PATHS[template]}?token={token}"
+        message = domain.render(
+            template,
+            chosen,
+            brand=tenant.name,
+            link=link,
+            expires_at=expires_at.ToDatetime(tzinfo=UTC) if expires_at else None,
+            time_zone=tenant.time_zone,
+        )
+        await store.queue(
+            conn,
+            tenant_id=meta.tenant_id,
+            event_id=meta.event_id,
+            channel="email",
+            recipient=to,
+            template=template,
+            locale=chosen,
+            subject=message.subject,
+            body=message.body,
+        )
+        wake()
+
+    async def on_verification(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
+        await queue_email(
+            conn, meta, template="email_verification", to=e.email, locale=e.locale, token=e.token,
+            expires_at=e.expires_at,
+        )
+
+    async def on_reset(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
+        await queue_email(
+            conn, meta, template="password_reset", to=e.email, locale=e.locale, token=e.token,
+            expires_at=e.expires_at,
+        )
+
+    async def on_password_changed(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
+        await queue_email(conn, meta, template="password_changed", to=e.email, locale=e.locale)
+
+    return [
+        Subscription("identity", identity_events.EmailVerificationRequested, on_verification),
+        Subscription("identity", identity_events.PasswordResetRequested, on_reset),
+        Subscription("identity", identity_events.PasswordChanged, on_password_changed),
+    ]

@@ -1,0 +1,41 @@
+"""How the notifications service is put together; `python -m services.notifications` runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kit import rpc
+from kit.service import Runtime, ServiceSpec, Wiring
+from portal.accounts.v1 import accounts_pb2_grpc
+from portal.notifications.v1 import notifications_pb2, notifications_pb2_grpc
+
+from . import events
+from .server import NotificationsServicer
+from .smtp import Sender
+from .tenants import TenantDirectory
+
+
+async def wire(rt: Runtime) -> Wiring:
+    channel = rpc.channel(rt.settings.service_addr("accounts"), rt.settings.rpc_deadline_seconds)
+    tenants = TenantDirectory(accounts_pb2_grpc.AccountsServiceStub(channel))
+    sender = Sender(rt.settings, rt.db, tenants)
+    return Wiring(
+        servicers=[
+            (
+                notifications_pb2_grpc.add_NotificationsServiceServicer_to_server,
+                NotificationsServicer(rt.db),
+                notifications_pb2.DESCRIPTOR.services_by_name["NotificationsService"].full_name,
+            )
+        ],
+        subscriptions=events.subscriptions(rt.settings, tenants, sender.wake.set),
+        background=[sender.run],
+        on_stop=[channel.close],
+    )
+
+
+SPEC = ServiceSpec(
+    name="notifications",
+    migrations=Path(__file__).parent / "migrations",
+    wire=wire,
+    publishes=False,
+)
