@@ -1,0 +1,277 @@
+"""gRPC surface of the accounts service: protobuf in, protobuf out; rules in domain.py, SQL in store.py."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import grpc
+import sqlalchemy as sa
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from kit import audit, bus, context, guard
+from kit.authz import CONTACT_WRITE, CONTRACTS_READ, SUPPLY_POINTS_READ
+from kit.db import Database
+from kit.errors import DomainError
+from portal.accounts.v1 import accounts_pb2 as pb
+from portal.accounts.v1 import accounts_pb2_grpc
+from portal.common.v1 import common_pb2
+from portal.events.v1 import accounts_pb2 as events
+
+from . import domain, store
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 25
+
+
+def _address(value: dict[str, Any] | None) -> common_pb2.Address:
+    return common_pb2.Address(**(value or {}))
+
+
+def tenant_pb(row: sa.Row) -> pb.Tenant:
+    return pb.Tenant(
+        id=str(row.id),
+        slug=row.slug,
+        name=row.name,
+        hosts=row.hosts,
+        theme=pb.Theme(**row.theme),
+        default_locale=row.default_locale,
+        locales=row.locales,
+        currency=row.currency,
+        time_zone=row.time_zone,
+        country=row.country,
+        legal_entity=pb.LegalEntity(
+            name=row.legal_entity.get("name", ""),
+            company_id=row.legal_entity.get("company_id", ""),
+            vat_id=row.legal_entity.get("vat_id", ""),
+            address=_address(row.legal_entity.get("address")),
+        ),
+        contact_lines=pb.ContactLines(**row.contact_lines),
+        features=row.features,
+    )
+
+
+def customer_pb(row: sa.Row) -> pb.Customer:
+    return pb.Customer(
+        customer_number=row.customer_number,
+        name=row.name,
+        kind=row.kind,
+        company_id=row.company_id,
+        email=row.email,
+        phone=row.phone,
+        permanent_address=_address(row.permanent_address),
+        mailing_address=_address(row.mailing_address),
+        supply_point_count=row.supply_point_count,
+        contract_count=row.contract_count,
+    )
+
+
+def contract_pb(row: sa.Row, *, contract_id: uuid.UUID, number: str) -> pb.Contract:
+    valid_from = Timestamp()
+    valid_from.FromJsonString(f"{row.valid_from.isoformat()}T00:00:00Z")
+    return pb.Contract(
+        id=str(contract_id),
+        number=number,
+        contract_type=row.contract_type,
+        supplier=row.supplier,
+        payment_method=row.payment_method,
+        bank_account=row.bank_account,
+        advance_amount=common_pb2.Money(amount=f"{row.advance_amount:.2f}", currency=row.currency),
+        advance_cycle=row.advance_cycle,
+        e_invoice=row.e_invoice,
+        valid_from=valid_from,
+        customer_number=row.customer_number,
+    )
+
+
+def supply_point_pb(row: sa.Row, *, with_contract: bool) -> pb.SupplyPoint:
+    point = pb.SupplyPoint(
+        id=str(row.id),
+        customer_number=row.customer_number,
+        identifier=row.identifier,
+        commodity=row.commodity,
+        address=common_pb2.Address(
+            street=row.street,
+            house_number=row.house_number,
+            city=row.city,
+            postal_code=row.postal_code,
+            country=row.country,
+        ),
+        meter_number=row.meter_number,
+        breaker_amps=row.breaker_amps,
+        phases=row.phases,
+        distribution_tariff=row.distribution_tariff,
+        product=row.product,
+        annual_consumption_kwh=row.annual_consumption_kwh,
+        reading_schedule=row.reading_schedule,
+        hdo_code=row.hdo_code,
+    )
+    if with_contract:
+        point.contract.CopyFrom(contract_pb(row, contract_id=row.contract_id, number=row.contract_number))
+    return point
+
+
+def _uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise DomainError("not_found", field=field) from None
+
+
+class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
+    def __init__(self, db: Database, authorization_code_key: bytes) -> None:
+        self.db = db
+        self.code_key = authorization_code_key
+
+    async def GetTenantByHost(self, request: pb.GetTenantByHostRequest, context: grpc.aio.ServicerContext) -> Any:
+        host = domain.normalise_host(request.host)
+        async with self.db.system() as conn:
+            row = await store.tenant_by_host(conn, host)
+        if row is None:
+            raise DomainError("tenant.unknown_host", status=grpc.StatusCode.NOT_FOUND)
+        return pb.GetTenantByHostResponse(tenant=tenant_pb(row))
+
+    async def GetTenant(self, request: pb.GetTenantRequest, context: grpc.aio.ServicerContext) -> Any:
+        tenant_id = str(_uuid(request.tenant_id, "tenant_id"))
+        async with self.db.tenant(tenant_id) as conn:
+            row = await store.tenant(conn, tenant_id)
+        if row is None:
+            raise DomainError("not_found")
+        return pb.GetTenantResponse(tenant=tenant_pb(row))
+
+    async def VerifyOwnershipProof(
+        self, request: pb.VerifyOwnershipProofRequest, context: grpc.aio.ServicerContext
+    ) -> Any:
+        async with self.db.tenant() as conn:
+            row = await store.customer(conn, request.customer_number.strip())
+        proof = request.WhichOneof("proof")
+        valid = row is not None and domain.proof_matches(
+            domain.ProofRecord(
+                authorization_code_hash=row.authorization_code_hash,
+                last_invoice_number=row.last_invoice_number,
+                last_invoice_amount=row.last_invoice_amount,
+            ),
+            self.code_key,
+            authorization_code=request.authorization_code if proof == "authorization_code" else None,
+            invoice_number=request.last_invoice.invoice_number if proof == "last_invoice" else None,
+            amount=request.last_invoice.amount if proof == "last_invoice" else None,
+        )
+        if not valid:
+            return pb.VerifyOwnershipProofResponse(valid=False)
+        return pb.VerifyOwnershipProofResponse(valid=True, customer_number=row.customer_number, customer_name=row.name)
+
+    async def GetCustomer(self, request: pb.GetCustomerRequest, context: grpc.aio.ServicerContext) -> Any:
+        number = guard.customer_number(request.customer_number)
+        async with self.db.tenant() as conn:
+            row = await store.customer(conn, number)
+        if row is None:
+            raise DomainError("not_found")
+        return pb.GetCustomerResponse(customer=customer_pb(row))
+
+    async def ListCustomers(self, request: pb.ListCustomersRequest, context: grpc.aio.ServicerContext) -> Any:
+        # the names of every customer number the caller's grants cover, for the switcher
+        numbers = guard.granted_customer_numbers(request.customer_numbers)
+        async with self.db.tenant() as conn:
+            rows = await store.customers_by_number(conn, numbers)
+        return pb.ListCustomersResponse(customers=[customer_pb(r) for r in rows])
+
+    async def ListSupplyPoints(self, request: pb.ListSupplyPointsRequest, context: grpc.aio.ServicerContext) -> Any:
+        numbers = guard.customer_numbers(request.customer_numbers)
+        guard.capability(SUPPLY_POINTS_READ)
+        size = request.page.page_size or DEFAULT_PAGE_SIZE
+        if not 0 < size <= MAX_PAGE_SIZE:
+            raise DomainError("page_size.invalid", field="page_size")
+        after = domain.decode_page_token(request.page.page_token) if request.page.page_token else ""
+        commodity = request.commodity
+        if commodity and commodity not in domain.COMMODITIES:
+            raise DomainError("commodity.invalid", field="commodity")
+        ids = [_uuid(i, "supply_point_ids") for i in request.supply_point_ids]
+        async with self.db.tenant() as conn:
+            policy = await store.matrix(conn)
+            page = await store.supply_points_page(
+                conn,
+                customer_numbers=numbers,
+                text=domain.search_text(request.query),
+                commodity=commodity,
+                only_ids=ids,
+                after_identifier=after,
+                limit=size,
+            )
+        return pb.ListSupplyPointsResponse(
+            supply_points=[
+                supply_point_pb(r, with_contract=CONTRACTS_READ in policy.get(r.contract_type, frozenset()))
+                for r in page.rows
+            ],
+            page=common_pb2.PageInfo(
+                next_page_token=domain.encode_page_token(page.rows[-1].identifier) if page.has_more else "",
+                total_size=page.total,
+            ),
+            electricity_count=page.electricity,
+            gas_count=page.gas,
+        )
+
+    async def GetSupplyPoint(self, request: pb.GetSupplyPointRequest, context: grpc.aio.ServicerContext) -> Any:
+        point_id = _uuid(request.supply_point_id, "supply_point_id")
+        async with self.db.tenant() as conn:
+            row = await store.supply_point(conn, point_id)
+            policy = await store.matrix(conn) if row is not None else {}
+        if row is None:
+            raise DomainError("not_found")
+        guard.owns(row.customer_number)
+        allowed = policy.get(row.contract_type, frozenset())
+        guard.capability(SUPPLY_POINTS_READ, allowed)
+        return pb.GetSupplyPointResponse(supply_point=supply_point_pb(row, with_contract=CONTRACTS_READ in allowed))
+
+    async def GetContract(self, request: pb.GetContractRequest, context: grpc.aio.ServicerContext) -> Any:
+        contract_id = _uuid(request.contract_id, "contract_id")
+        async with self.db.tenant() as conn:
+            row = await store.contract(conn, contract_id)
+            policy = await store.matrix(conn) if row is not None else {}
+        if row is None:
+            raise DomainError("not_found")
+        guard.owns(row.customer_number)
+        guard.capability(CONTRACTS_READ, policy.get(row.contract_type, frozenset()))
+        return pb.GetContractResponse(contract=contract_pb(row, contract_id=row.id, number=row.number))
+
+    async def GetPermissionMatrix(
+        self, request: pb.GetPermissionMatrixRequest, context: grpc.aio.ServicerContext
+    ) -> Any:
+        async with self.db.tenant() as conn:
+            policy = await store.matrix(conn)
+        return pb.GetPermissionMatrixResponse(
+            rows=[pb.PermissionRow(contract_type=k, capabilities=sorted(v)) for k, v in sorted(policy.items())]
+        )
+
+    async def ChangeContact(self, request: pb.ChangeContactRequest, context: grpc.aio.ServicerContext) -> Any:
+        number = guard.customer_number(request.customer_number)
+        guard.capability(CONTACT_WRITE)
+        email, phone = domain.validate_contact(request.email, request.phone)
+        async with self.db.tenant() as conn:
+            before = await store.customer(conn, number)
+            if before is None:
+                raise DomainError("not_found")
+            await store.update_contact(conn, number, email, phone)
+            await audit.record(
+                conn,
+                "customer",
+                number,
+                "contact.changed",
+                {"email": before.email, "phone": before.phone},
+                {"email": email, "phone": phone},
+            )
+            await bus.emit(
+                conn,
+                self.db.service,
+                events.ContactChanged(
+                    customer_number=number,
+                    email_before=before.email,
+                    email_after=email,
+                    phone_before=before.phone,
+                    phone_after=phone,
+                    changed_by=context.current().subject,
+                    channel=request.channel or "portal",
+                ),
+            )
+            after = await store.customer(conn, number)
+        return pb.ChangeContactResponse(customer=customer_pb(after))
+

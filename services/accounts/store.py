@@ -1,0 +1,253 @@
+"""All SQL of the accounts service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kit.db import scoped
+
+metadata = sa.MetaData()
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("slug", sa.Text),
+    sa.Column("name", sa.Text),
+    sa.Column("hosts", ARRAY(sa.Text)),
+    sa.Column("theme", JSONB),
+    sa.Column("default_locale", sa.Text),
+    sa.Column("locales", ARRAY(sa.Text)),
+    sa.Column("currency", sa.Text),
+    sa.Column("time_zone", sa.Text),
+    sa.Column("country", sa.Text),
+    sa.Column("legal_entity", JSONB),
+    sa.Column("contact_lines", JSONB),
+    sa.Column("features", ARRAY(sa.Text)),
+)
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("customer_number", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text),
+    sa.Column("kind", sa.Text),
+    sa.Column("company_id", sa.Text),
+    sa.Column("email", sa.Text),
+    sa.Column("phone", sa.Text),
+    sa.Column("permanent_address", JSONB),
+    sa.Column("mailing_address", JSONB),
+    sa.Column("authorization_code_hash", sa.Text),
+    sa.Column("last_invoice_number", sa.Text),
+    sa.Column("last_invoice_amount", sa.Numeric(14, 2)),
+)
+
+permission_matrix = sa.Table(
+    "permission_matrix",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("contract_type", sa.Text, primary_key=True),
+    sa.Column("capabilities", ARRAY(sa.Text)),
+)
+
+contracts = sa.Table(
+    "contracts",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("number", sa.Text),
+    sa.Column("customer_number", sa.Text),
+    sa.Column("contract_type", sa.Text),
+    sa.Column("supplier", sa.Text),
+    sa.Column("payment_method", sa.Text),
+    sa.Column("bank_account", sa.Text),
+    sa.Column("advance_amount", sa.Numeric(12, 2)),
+    sa.Column("currency", sa.Text),
+    sa.Column("advance_cycle", sa.Text),
+    sa.Column("e_invoice", sa.Boolean),
+    sa.Column("valid_from", sa.Date),
+)
+
+supply_points = sa.Table(
+    "supply_points",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("customer_number", sa.Text),
+    sa.Column("identifier", sa.Text),
+    sa.Column("commodity", sa.Text),
+    sa.Column("street", sa.Text),
+    sa.Column("house_number", sa.Text),
+    sa.Column("city", sa.Text),
+    sa.Column("postal_code", sa.Text),
+    sa.Column("country", sa.Text),
+    sa.Column("meter_number", sa.Text),
+    sa.Column("breaker_amps", sa.Integer),
+    sa.Column("phases", sa.Integer),
+    sa.Column("distribution_tariff", sa.Text),
+    sa.Column("product", sa.Text),
+    sa.Column("annual_consumption_kwh", sa.BigInteger),
+    sa.Column("reading_schedule", sa.Text),
+    sa.Column("hdo_code", sa.Text),
+    sa.Column("contract_id", sa.Uuid),
+)
+
+
+async def tenant_by_host(conn: AsyncConnection, host: str) -> sa.Row | None:
+    """Runs in a system transaction: the tenant is what we are looking for."""
+    return (await conn.execute(sa.select(tenants).where(tenants.c.hosts.any(host)))).first()
+
+
+async def tenant(conn: AsyncConnection, tenant_id: str) -> sa.Row | None:
+    return (
+        await conn.execute(sa.select(tenants).where(tenants.c.id == uuid.UUID(tenant_id), scoped(conn, tenants)))
+    ).first()
+
+
+async def customer(conn: AsyncConnection, number: str) -> sa.Row | None:
+    return (await conn.execute(_customers_query(conn).where(customers.c.customer_number == number))).first()
+
+
+async def customers_by_number(conn: AsyncConnection, numbers: Sequence[str]) -> list[sa.Row]:
+    query = _customers_query(conn).where(customers.c.customer_number.in_(list(numbers)))
+    return list((await conn.execute(query.order_by(customers.c.customer_number))).all())
+
+
+def _customers_query(conn: AsyncConnection) -> sa.Select:
+    sp_count = (
+        sa.select(sa.func.count())
+        .where(supply_points.c.tenant_id == customers.c.tenant_id)
+        .where(supply_points.c.customer_number == customers.c.customer_number)
+        .scalar_subquery()
+    )
+    contract_count = (
+        sa.select(sa.func.count())
+        .where(contracts.c.tenant_id == customers.c.tenant_id)
+        .where(contracts.c.customer_number == customers.c.customer_number)
+        .scalar_subquery()
+    )
+    return sa.select(
+        customers, sp_count.label("supply_point_count"), contract_count.label("contract_count")
+    ).where(scoped(conn, customers))
+
+
+@dataclass(frozen=True)
+class SupplyPointPage:
+    rows: list[sa.Row]
+    total: int
+    electricity: int
+    gas: int
+    has_more: bool
+
+
+def _supply_point_columns() -> list[Any]:
+    return [
+        supply_points,
+        contracts.c.number.label("contract_number"),
+        contracts.c.contract_type,
+        contracts.c.supplier,
+        contracts.c.payment_method,
+        contracts.c.bank_account,
+        contracts.c.advance_amount,
+        contracts.c.currency,
+        contracts.c.advance_cycle,
+        contracts.c.e_invoice,
+        contracts.c.valid_from,
+    ]
+
+
+def _with_contract(conn: AsyncConnection) -> sa.Select:
+    return (
+        sa.select(*_supply_point_columns())
+        .join(contracts, contracts.c.id == supply_points.c.contract_id)
+        .where(scoped(conn, supply_points))
+    )
+
+
+async def supply_points_page(
+    conn: AsyncConnection,
+    *,
+    customer_numbers: Sequence[str],
+    text: str,
+    commodity: str,
+    only_ids: Sequence[uuid.UUID],
+    after_identifier: str,
+    limit: int,
+) -> SupplyPointPage:
+    """One page in identifier order (keyset, so page 40 costs what page 1 does) with totals for the filter."""
+    conditions: list[Any] = [supply_points.c.customer_number.in_(list(customer_numbers))]
+    if commodity:
+        conditions.append(supply_points.c.commodity == commodity)
+    if only_ids:
+        conditions.append(supply_points.c.id.in_(list(only_ids)))
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        conditions.append(
+            sa.or_(
+                supply_points.c.identifier.ilike(f"{text}%"),
+                supply_points.c.city.ilike(pattern),
+                supply_points.c.street.ilike(pattern),
+                sa.func.replace(supply_points.c.postal_code, " ", "").ilike(pattern.replace(" ", "")),
+            )
+        )
+    counts = (
+        await conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.count().filter(supply_points.c.commodity == "electricity"),
+                sa.func.count().filter(supply_points.c.commodity == "gas"),
+            ).where(scoped(conn, supply_points), *conditions)
+        )
+    ).one()
+    query = _with_contract(conn).where(*conditions)
+    if after_identifier:
+        query = query.where(supply_points.c.identifier > after_identifier)
+    rows = list((await conn.execute(query.order_by(supply_points.c.identifier).limit(limit + 1))).all())
+    return SupplyPointPage(
+        rows=rows[:limit], total=counts[0], electricity=counts[1], gas=counts[2], has_more=len(rows) > limit
+    )
+
+
+async def supply_point(conn: AsyncConnection, supply_point_id: uuid.UUID) -> sa.Row | None:
+    return (await conn.execute(_with_contract(conn).where(supply_points.c.id == supply_point_id))).first()
+
+
+async def contract(conn: AsyncConnection, contract_id: uuid.UUID) -> sa.Row | None:
+    return (
+        await conn.execute(sa.select(contracts).where(contracts.c.id == contract_id, scoped(conn, contracts)))
+    ).first()
+
+
+async def matrix(conn: AsyncConnection) -> dict[str, frozenset[str]]:
+    rows = await conn.execute(sa.select(permission_matrix).where(scoped(conn, permission_matrix)))
+    return {r.contract_type: frozenset(r.capabilities) for r in rows}
+
+
+async def update_contact(conn: AsyncConnection, number: str, email: str, phone: str) -> None:
+    await conn.execute(
+        customers.update()
+        .where(customers.c.customer_number == number, scoped(conn, customers))
+        .values(email=email, phone=phone)
+    )
+
+
+async def upsert(conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts rows or refreshes them when they exist (the demo seed runs on every start)."""
+    if not rows:
+        return
+    pk = [c.name for c in table.primary_key.columns]
+    stmt = insert(table).values(list(rows))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=pk, set_={c: stmt.excluded[c] for c in rows[0] if c not in pk}
+    )
+    await conn.execute(stmt)
