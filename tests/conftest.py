@@ -4,6 +4,7 @@ PORTAL_TEST_DATABASE_URL / PORTAL_TEST_NATS_URL point at running ones) and a loc
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email
 import os
 import socket
@@ -128,3 +129,63 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+
+
+@dataclass
+class Stack:
+    """The whole portal running in this test process: every service on its own gRPC port and the gateway on HTTP."""
+
+    settings: object
+    services: dict
+    http_port: int
+
+    def url(self, host: str, path: str = "/") -> str:
+        return f"http://{host}:{self.http_port}{path}"
+
+    def address(self, service: str) -> str:
+        return self.services[service].address
+
+
+@pytest.fixture(scope="session")
+async def stack(infra: Infra, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    import uvicorn
+
+    from gateway.app import create_app
+    from kit.config import SERVICE_NAMES, Settings
+    from kit.service import start
+    from services.accounts.wiring import SPEC as ACCOUNTS
+    from services.identity.wiring import SPEC as IDENTITY
+    from services.notifications.wiring import SPEC as NOTIFICATIONS
+
+    ports = {name: free_port() for name in SERVICE_NAMES}
+    http_port = free_port()
+    settings = Settings(
+        database_url=infra.admin_url,
+        nats_url=infra.nats_url,
+        data_dir=tmp_path_factory.mktemp("portal-data"),
+        service_addrs={name: f"127.0.0.1:{port}" for name, port in ports.items()},
+        demo=True,
+        http_port=http_port,
+        public_port=http_port,
+        smtp_port=mailbox.port,
+        smtp_from="portal@energy-portal.test",
+        secret_key="test-master-secret",
+    )
+    running = {}
+    for spec in (ACCOUNTS, IDENTITY, NOTIFICATIONS):
+        running[spec.name] = await start(spec, dataclasses.replace(settings, grpc_port=ports[spec.name]))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=http_port, log_level="warning", lifespan="on")
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield Stack(settings=settings, services=running, http_port=http_port)
+    finally:
+        server.should_exit = True
+        await serving
+        for svc in reversed(list(running.values())):
+            await svc.stop()

@@ -1,0 +1,87 @@
+"""Who is calling, and the call context the gateway sends to services on their behalf.
+
+The gateway never decides alone: it computes the grant side of "grant ∩ contract policy" from the user's live
+grants (identity) and the OAuth scopes, puts it in the call context, and the services re-check it together with
+their contract policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from kit import authz, context
+from portal.accounts.v1 import accounts_pb2
+from portal.identity.v1 import identity_pb2
+
+@dataclass(frozen=True)
+class Principal:
+    user: identity_pb2.User
+    grants: tuple[authz.Grant, ...]
+    client_id: str = ""
+    # None: a first-party session, not restricted by scopes
+    scopes: frozenset[str] | None = None
+    customer_numbers: tuple[str, ...] = field(default=())
+
+    @property
+    def is_staff(self) -> bool:
+        return self.user.kind == "staff"
+
+
+def principal_of(resolved: identity_pb2.ResolveAccessTokenResponse, first_party: bool) -> Principal:
+    grants = tuple(
+        authz.Grant(
+            customer_number=g.customer_number,
+            role=g.role,
+            capabilities=frozenset(g.capabilities),
+            supply_point_ids=frozenset(g.supply_point_ids) or None,
+            expires_at=g.expires_at.ToDatetime(tzinfo=UTC) if g.HasField("expires_at") else None,
+        )
+        for g in resolved.grants
+    )
+    now = datetime.now(UTC)
+    return Principal(
+        user=resolved.user,
+        grants=grants,
+        client_id=resolved.client_id,
+        scopes=None if first_party else frozenset(resolved.scopes),
+        customer_numbers=tuple(sorted(authz.visible_customer_numbers(grants, now))),
+    )
+
+
+def call_context(
+    tenant: accounts_pb2.Tenant,
+    principal: Principal | None,
+    *,
+    customer_number: str = "",
+    locale: str = "",
+    client_address: str = "",
+    request_id: str = "",
+) -> context.CallContext:
+    base = context.CallContext(
+        tenant_id=tenant.id, locale=locale, client_address=client_address, channel="portal"
+    )
+    if request_id:
+        base = base.with_(request_id=request_id)
+    if principal is None:
+        return base
+    if principal.is_staff:
+        return base.with_(
+            subject=principal.user.id,
+            subject_kind=context.STAFF,
+            capabilities=frozenset(principal.user.staff_roles),
+        )
+    capabilities = frozenset()
+    if customer_number:
+        # customer level (no supply point, no contract type): the grant and the scopes; services add the policy
+        capabilities = authz.effective_capabilities(
+            principal.grants, customer_number, None, None, {}, datetime.now(UTC), scopes=principal.scopes
+        )
+    return base.with_(
+        subject=principal.user.id if principal.scopes is None else f"{principal.client_id}:{principal.user.id}",
+        subject_kind=context.USER if principal.scopes is None else context.CLIENT,
+        customer_number=customer_number,
+        customer_numbers=frozenset(principal.customer_numbers),
+        capabilities=capabilities,
+        scopes=principal.scopes or frozenset(),
+    )

@@ -1,0 +1,26 @@
+"""gRPC clients of the services the gateway asks; one channel each, shared by all requests."""
+
+from __future__ import annotations
+
+from kit import rpc
+from kit.config import Settings
+from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
+from portal.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from portal.notifications.v1.notifications_pb2_grpc import NotificationsServiceStub
+
+
+class Services:
+    def __init__(self, settings: Settings) -> None:
+        deadline = settings.rpc_deadline_seconds
+        self._channels = [
+            accounts := rpc.channel(settings.service_addr("accounts"), deadline),
+            identity := rpc.channel(settings.service_addr("identity"), deadline),
+            notifications := rpc.channel(settings.service_addr("notifications"), deadline),
+        ]
+        self.accounts = AccountsServiceStub(accounts)
+        self.identity = IdentityServiceStub(identity)
+        self.notifications = NotificationsServiceStub(notifications)
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()
