@@ -104,7 +104,7 @@ supply_points = sa.Table(
 
 async def tenant_by_host(conn: AsyncConnection, host: str) -> sa.Row | None:
     """Runs in a system transaction: the tenant is what we are looking for."""
-    return (await conn.execute(sa.select(tenants).where(tenants.c.hosts.any(host)))).first()
+    return (await conn.execute(sa.select(tenants).where(tenants.c.hosts.contains([host])))).first()
 
 
 async def tenant(conn: AsyncConnection, tenant_id: str) -> sa.Row | None:

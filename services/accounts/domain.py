@@ -1,0 +1,271 @@
+"""Pure rules of the accounts service: tenant host names, supply-point search, page tokens, registration
+proofs and contact data. No I/O; the servicer calls these and the store runs the SQL."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+
+from kit import identifiers
+from kit.errors import DomainError
+from kit.identifiers import InvalidIdentifier
+
+# the commodities a supply point can be of
+COMMODITIES = identifiers.COMMODITIES
+
+# --- tenant by host -------------------------------------------------------------------------------------
+
+_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def normalise_host(host_header: str) -> str:
+    """The host name a Host header names: lowercase, without port and trailing dot.
+
+    Tenants are matched on exact host names, so whatever cannot be a host name is refused here rather than
+    looked up (`host.invalid`; the gateway answers it like an unknown host).
+    """
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        # an IPv6 literal is a well-formed header that names no brand: let it reach "unknown host"
+        literal, bracket, rest = host[1:].partition("]")
+        if (
+            not bracket
+            or not re.fullmatch(r"[0-9a-f:.]+", literal)
+            or (rest and not (rest.startswith(":") and _valid_port(rest[1:])))
+        ):
+            raise DomainError("host.invalid", field="host")
+        return literal
+    name, colon, port = host.partition(":")
+    if colon and not _valid_port(port):
+        raise DomainError("host.invalid", field="host")
+    name = name.removesuffix(".")
+    if not name or len(name) > 253 or not name.isascii():
+        raise DomainError("host.invalid", field="host")
+    if not all(_HOST_LABEL.fullmatch(label) for label in name.split(".")):
+        raise DomainError("host.invalid", field="host")
+    return name
+
+
+def _valid_port(port: str) -> bool:
+    return bool(_PORT.fullmatch(port)) and int(port) <= 65535
+
+
+# --- supply-point search ---------------------------------------------------------------------------------
+
+MAX_QUERY = 100
+# LIKE wildcards and its escape occur in no identifier or address; dropped so a query cannot widen itself
+_LIKE_SPECIAL = str.maketrans("", "", "%_\\")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What a free-text supply-point query can match.
+
+    `text` goes to the street/city search (contains, case-insensitive); `identifier_prefix` is the query
+    as the start of an EAN/EIC (spaces removed, uppercase) and `postal_code` as a postal code without
+    spaces; either is empty when the query cannot be one.
+    """
+
+    text: str
+    identifier_prefix: str
+    postal_code: str
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+
+def parse_search(query: str) -> SearchQuery:
+    words = unicodedata.normalize("NFC", query).translate(_LIKE_SPECIAL).split()
+    text = " ".join("".join(c for c in word if c.isprintable()) for word in words)
+    if len(text) > MAX_QUERY:
+        raise DomainError("query.too_long", field="query")
+    squeezed = text.replace(" ", "")
+    if squeezed.isascii() and squeezed.isdigit():
+        # EANs and postal codes are typed in groups ("8591 8240 …", "266 01"); the groups mean nothing
+        return SearchQuery(squeezed, squeezed, squeezed if len(squeezed) <= 5 else "")
+    identifier_prefix = squeezed.upper() if re.fullmatch(r"[0-9A-Za-z-]+", squeezed) else ""
+    return SearchQuery(text, identifier_prefix, "")
+
+
+def search_text(query: str) -> str:
+    """The normalised text the store matches against identifier (prefix), city, street and postal code."""
+    return parse_search(query).text
+
+
+def matches_search(query: SearchQuery, *, identifier: str, city: str, street: str, postal_code: str) -> bool:
+    """The store's matching rule as a predicate, so the rule is written (and tested) in one place."""
+    if not query:
+        return True
+    needle = query.text.casefold()
+    return (
+        bool(query.identifier_prefix and identifier.upper().startswith(query.identifier_prefix))
+        or needle in city.casefold()
+        or needle in street.casefold()
+        or query.text.replace(" ", "") in postal_code.replace(" ", "")
+    )
+
+
+# --- page tokens -----------------------------------------------------------------------------------------
+
+_TOKEN_VERSION = b"\x01"
+_TOKEN_MAC_SIZE = 8
+MAX_TOKEN = 512
+
+
+def _token_mac(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=_TOKEN_MAC_SIZE, person=b"portal.pagetok").digest()
+
+
+def encode_page_token(last_key: str) -> str:
+    """An opaque token for the page after `last_key` (the sort key of the last row shown).
+
+    The checksum catches edited or truncated tokens. It is not a secret: a forged token can only move the
+    start of a page within rows the caller may see anyway, since every filter is applied again.
+    """
+    payload = _TOKEN_VERSION + last_key.encode()
+    return base64.urlsafe_b64encode(payload + _token_mac(payload)).rstrip(b"=").decode("ascii")
+
+
+def decode_page_token(token: str) -> str:
+    if len(token) > MAX_TOKEN or not token.isascii():
+        raise DomainError("page_token.invalid", field="page_token")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        raise DomainError("page_token.invalid", field="page_token") from None
+    payload, mac = raw[:-_TOKEN_MAC_SIZE], raw[-_TOKEN_MAC_SIZE:]
+    if not payload.startswith(_TOKEN_VERSION) or not hmac.compare_digest(mac, _token_mac(payload)):
+        raise DomainError("page_token.invalid", field="page_token")
+    try:
+        return payload[len(_TOKEN_VERSION) :].decode()
+    except UnicodeDecodeError:
+        raise DomainError("page_token.invalid", field="page_token") from None
+
+
+# --- registration proof ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProofRecord:
+    """What the customer's row holds to check a proof against; the authorization code only as a keyed hash."""
+
+    authorization_code_hash: str
+    last_invoice_number: str
+    last_invoice_amount: Decimal | None
+
+
+def normalise_authorization_code(code: str) -> str:
+    # printed in groups on invoices and typed in any case
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def hash_authorization_code(code: str, key: bytes) -> str:
+    """Keyed, so a leaked table does not give away codes that are short enough to enumerate."""
+    return hmac.new(key, normalise_authorization_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+_CURRENCY_MARKS = ("czk", "kč", "kc", "eur", "€", "bgn", "лв.", "лв")
+# digits, grouped by thousands or not, then up to two decimals after the other separator
+_AMOUNT = re.compile(
+    r"(?P<sign>-?)(?P<int>[0-9]+|[0-9]{1,3}(?P<group>[.,])[0-9]{3}(?:(?P=group)[0-9]{3})*)"
+    r"(?:(?P<point>[.,])(?P<dec>[0-9]{1,2}))?"
+)
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """An amount as people write it: `1 234,50`, `1234.5`, `1.234,50`, `1,234.50`, `1 234,50 Kč`.
+
+    Three digits after the only separator group thousands (`1,234` is 1234): invoices have two decimals at
+    most. None when the text is not such an amount.
+    """
+    s = "".join(text.split()).lower().replace("'", "")
+    for mark in _CURRENCY_MARKS:
+        if s.endswith(mark) or s.startswith(mark):
+            s = s.removesuffix(mark) if s.endswith(mark) else s.removeprefix(mark)
+            break
+    match = _AMOUNT.fullmatch(s)
+    if match is None or (match["group"] and match["group"] == match["point"]):
+        return None
+    integer = match["int"].replace(",", "").replace(".", "")
+    return Decimal(f"{match['sign']}{integer}.{match['dec']}" if match["dec"] else f"{match['sign']}{integer}")
+
+
+def _same_amount(stored: Decimal | None, given: str) -> bool:
+    parsed = parse_amount(given)
+    if stored is None or parsed is None:
+        return False
+    return hmac.compare_digest(f"{stored:.2f}", f"{parsed:.2f}")
+
+
+def _same_invoice_number(stored: str, given: str) -> bool:
+    return bool(stored) and hmac.compare_digest(
+        "".join(stored.split()).upper().encode(), "".join(given.split()).upper().encode()
+    )
+
+
+def proof_matches(
+    record: ProofRecord,
+    key: bytes,
+    *,
+    authorization_code: str | None = None,
+    invoice_number: str | None = None,
+    amount: str | None = None,
+) -> bool:
+    """Whether one proof holds: the authorization code, or the last invoice's number together with its amount.
+
+    Says only yes or no, never which part failed, and compares in constant time. Giving both kinds, or half of
+    the invoice proof, is no proof.
+    """
+    by_code = authorization_code is not None
+    by_invoice = invoice_number is not None or amount is not None
+    if by_code == by_invoice:
+        return False
+    if by_code:
+        assert authorization_code is not None
+        if not record.authorization_code_hash or not normalise_authorization_code(authorization_code):
+            return False
+        given = hash_authorization_code(authorization_code, key)
+        return hmac.compare_digest(given.encode(), record.authorization_code_hash.encode())
+    if invoice_number is None or amount is None:
+        return False
+    # both compared every time, so the time taken does not tell which one was wrong
+    number_ok = _same_invoice_number(record.last_invoice_number, invoice_number)
+    amount_ok = _same_amount(record.last_invoice_amount, amount)
+    return number_ok and amount_ok
+
+
+# --- contact data ----------------------------------------------------------------------------------------
+
+
+def validate_contact(email: str, phone: str) -> tuple[str, str]:
+    """The normalised e-mail and phone of a contact change; either may be empty (removed), not both."""
+    email, phone = email.strip(), phone.strip()
+    if not email and not phone:
+        raise DomainError("contact.required", field="email")
+    return (
+        identifiers.email(email) if email else "",
+        identifiers.phone(phone) if phone else "",
+    )
+
+
+def validate_address(
+    *, street: str, house_number: str, city: str, postal_code: str, country: str
+) -> dict[str, str]:
+    """A postal address (mailing address changes), normalised; shaped like `common.v1.Address`."""
+    country = country.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        raise InvalidIdentifier("country.invalid", "country")
+    return {
+        "street": identifiers.bounded_text(street, "street", 100, required=True),
+        "house_number": identifiers.bounded_text(house_number, "house_number", 20, required=True),
+        "city": identifiers.bounded_text(city, "city", 100, required=True),
+        "postal_code": identifiers.postal_code(postal_code, country),
+        "country": country,
+    }
