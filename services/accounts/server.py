@@ -123,7 +123,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         self.db = db
         self.code_key = authorization_code_key
 
-    async def GetTenantByHost(self, request: pb.GetTenantByHostRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def GetTenantByHost(self, request: pb.GetTenantByHostRequest, rpc: grpc.aio.ServicerContext) -> Any:
         host = domain.normalise_host(request.host)
         async with self.db.system() as conn:
             row = await store.tenant_by_host(conn, host)
@@ -131,7 +131,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             raise DomainError("tenant.unknown_host", status=grpc.StatusCode.NOT_FOUND)
         return pb.GetTenantByHostResponse(tenant=tenant_pb(row))
 
-    async def GetTenant(self, request: pb.GetTenantRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def GetTenant(self, request: pb.GetTenantRequest, rpc: grpc.aio.ServicerContext) -> Any:
         tenant_id = str(_uuid(request.tenant_id, "tenant_id"))
         async with self.db.tenant(tenant_id) as conn:
             row = await store.tenant(conn, tenant_id)
@@ -140,7 +140,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         return pb.GetTenantResponse(tenant=tenant_pb(row))
 
     async def VerifyOwnershipProof(
-        self, request: pb.VerifyOwnershipProofRequest, context: grpc.aio.ServicerContext
+        self, request: pb.VerifyOwnershipProofRequest, rpc: grpc.aio.ServicerContext
     ) -> Any:
         async with self.db.tenant() as conn:
             row = await store.customer(conn, request.customer_number.strip())
@@ -160,7 +160,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             return pb.VerifyOwnershipProofResponse(valid=False)
         return pb.VerifyOwnershipProofResponse(valid=True, customer_number=row.customer_number, customer_name=row.name)
 
-    async def GetCustomer(self, request: pb.GetCustomerRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def GetCustomer(self, request: pb.GetCustomerRequest, rpc: grpc.aio.ServicerContext) -> Any:
         number = guard.customer_number(request.customer_number)
         async with self.db.tenant() as conn:
             row = await store.customer(conn, number)
@@ -168,14 +168,14 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             raise DomainError("not_found")
         return pb.GetCustomerResponse(customer=customer_pb(row))
 
-    async def ListCustomers(self, request: pb.ListCustomersRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def ListCustomers(self, request: pb.ListCustomersRequest, rpc: grpc.aio.ServicerContext) -> Any:
         # the names of every customer number the caller's grants cover, for the switcher
         numbers = guard.granted_customer_numbers(request.customer_numbers)
         async with self.db.tenant() as conn:
             rows = await store.customers_by_number(conn, numbers)
         return pb.ListCustomersResponse(customers=[customer_pb(r) for r in rows])
 
-    async def ListSupplyPoints(self, request: pb.ListSupplyPointsRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def ListSupplyPoints(self, request: pb.ListSupplyPointsRequest, rpc: grpc.aio.ServicerContext) -> Any:
         numbers = guard.customer_numbers(request.customer_numbers)
         guard.capability(SUPPLY_POINTS_READ)
         size = request.page.page_size or DEFAULT_PAGE_SIZE
@@ -210,7 +210,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             gas_count=page.gas,
         )
 
-    async def GetSupplyPoint(self, request: pb.GetSupplyPointRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def GetSupplyPoint(self, request: pb.GetSupplyPointRequest, rpc: grpc.aio.ServicerContext) -> Any:
         point_id = _uuid(request.supply_point_id, "supply_point_id")
         async with self.db.tenant() as conn:
             row = await store.supply_point(conn, point_id)
@@ -222,7 +222,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         guard.capability(SUPPLY_POINTS_READ, allowed)
         return pb.GetSupplyPointResponse(supply_point=supply_point_pb(row, with_contract=CONTRACTS_READ in allowed))
 
-    async def GetContract(self, request: pb.GetContractRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def GetContract(self, request: pb.GetContractRequest, rpc: grpc.aio.ServicerContext) -> Any:
         contract_id = _uuid(request.contract_id, "contract_id")
         async with self.db.tenant() as conn:
             row = await store.contract(conn, contract_id)
@@ -234,7 +234,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         return pb.GetContractResponse(contract=contract_pb(row, contract_id=row.id, number=row.number))
 
     async def GetPermissionMatrix(
-        self, request: pb.GetPermissionMatrixRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetPermissionMatrixRequest, rpc: grpc.aio.ServicerContext
     ) -> Any:
         async with self.db.tenant() as conn:
             policy = await store.matrix(conn)
@@ -242,7 +242,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             rows=[pb.PermissionRow(contract_type=k, capabilities=sorted(v)) for k, v in sorted(policy.items())]
         )
 
-    async def ChangeContact(self, request: pb.ChangeContactRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def ChangeContact(self, request: pb.ChangeContactRequest, rpc: grpc.aio.ServicerContext) -> Any:
         number = guard.customer_number(request.customer_number)
         guard.capability(CONTACT_WRITE)
         email, phone = domain.validate_contact(request.email, request.phone)
