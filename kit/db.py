@@ -9,10 +9,12 @@ separate BYPASSRLS role, so each such place is visible in the code.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -92,3 +94,19 @@ def scoped(conn: AsyncConnection, table: sa.Table) -> sa.ColumnElement[bool]:
 
 def bound_tenant(conn: AsyncConnection) -> str:
     return conn.info["tenant_id"]
+
+
+async def upsert(
+    conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]], update: Sequence[str] | None = None
+) -> None:
+    """Inserts rows; existing ones get the `update` columns refreshed (default: all but the key; empty: none)."""
+    if not rows:
+        return
+    pk = [c.name for c in table.primary_key.columns]
+    stmt = insert(table).values(list(rows))
+    columns = [c for c in rows[0] if c not in pk] if update is None else list(update)
+    if columns:
+        stmt = stmt.on_conflict_do_update(index_elements=pk, set_={c: stmt.excluded[c] for c in columns})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=pk)
+    await conn.execute(stmt)

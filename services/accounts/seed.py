@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kit import demo
+from kit.db import upsert
 from kit.secrets import derive
 from kit.service import Runtime
 
@@ -13,7 +14,7 @@ async def seed(rt: Runtime) -> None:
     code_key = derive(rt.settings, "accounts.authorization-code")
     for t in demo.tenants():
         async with rt.db.tenant(t.id) as conn:
-            await store.upsert(
+            await upsert(
                 conn,
                 store.tenants,
                 [
@@ -49,7 +50,7 @@ async def seed(rt: Runtime) -> None:
                     }
                 ],
             )
-            await store.upsert(
+            await upsert(
                 conn,
                 store.permission_matrix,
                 [
@@ -57,7 +58,7 @@ async def seed(rt: Runtime) -> None:
                     for kind, caps in t.permission_matrix.items()
                 ],
             )
-            await store.upsert(
+            await upsert(
                 conn,
                 store.customers,
                 [
@@ -78,7 +79,7 @@ async def seed(rt: Runtime) -> None:
                     for c in demo.customers(t.slug)
                 ],
             )
-            await store.upsert(
+            await upsert(
                 conn,
                 store.contracts,
                 [
@@ -100,7 +101,7 @@ async def seed(rt: Runtime) -> None:
                     for k in demo.contracts(t.slug)
                 ],
             )
-            await store.upsert(
+            await upsert(
                 conn,
                 store.supply_points,
                 [

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit.db import scoped
@@ -240,14 +240,3 @@ async def update_contact(conn: AsyncConnection, number: str, email: str, phone: 
         .values(email=email, phone=phone)
     )
 
-
-async def upsert(conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Inserts rows or refreshes them when they exist (the demo seed runs on every start)."""
-    if not rows:
-        return
-    pk = [c.name for c in table.primary_key.columns]
-    stmt = insert(table).values(list(rows))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=pk, set_={c: stmt.excluded[c] for c in rows[0] if c not in pk}
-    )
-    await conn.execute(stmt)
