@@ -193,8 +193,8 @@ def parse_amount(text: str) -> Decimal | None:
     match = _AMOUNT.fullmatch(s)
     if match is None or (match["group"] and match["group"] == match["point"]):
         return None
-    integer = match["int"].replace(",", "").replace(".", "")
-    return Decimal(f"{match['sign']}{integer}.{match['dec']}" if match["dec"] else f"{match['sign']}{integer}")
+    integer = match["sign"] + match["int"].replace(",", "").replace(".", "")
+    return Decimal(f"{integer}.{match['dec']}" if match["dec"] else integer)
 
 
 def _same_amount(stored: Decimal | None, given: str) -> bool:
