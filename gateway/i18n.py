@@ -1,0 +1,405 @@
+"""Languages of the portal: message catalogs, language choice, locale-aware formatting and page rendering.
+
+Catalogs are the gettext sources `gateway/locales/<locale>/LC_MESSAGES/messages.po`, read with Babel when this
+module is imported; no compiled .mo file is kept in the repository. Message ids are English.
+
+Refresh the catalogs after changing texts in templates or gateway code (extracts with babel.cfg into
+gateway/locales/messages.pot and merges new ids into the three .po files, keeping translations):
+
+    .venv/bin/python -m gateway.i18n
+
+Rendering a page in a locale (autoescaped, undefined variables are errors):
+
+    env = make_environment()                       # once per process
+    html = render(env, "dashboard.html", "cs", page=page, view=view)
+    css = render(env, "theme.css.j2", "cs", brand=brand)
+
+`render` passes `locale` into the template context; `_`/`gettext`/`ngettext` and the formatting filters read
+it from there, so templates rendered by another engine wrapper work the same when given `locale`.
+Filters: money(currency), number, kwh, date, datetime(tz), label(kind), reason(**params);
+css_color, on_color, ink and tint for theme.css.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from jinja2 import pass_context
+
+from gateway.web.views import LABELS, N_
+
+SUPPORTED_LOCALES: tuple[str, ...] = ("cs", "bg", "en")
+FALLBACK_LOCALE = "en"
+# each language by its own name, so a reader finds theirs whatever the page is in now
+LOCALE_NAMES: Mapping[str, str] = {"cs": "Čeština", "bg": "Български", "en": "English"}
+
+ROOT = Path(__file__).resolve().parent
+LOCALES_DIR = ROOT / "locales"
+TEMPLATES_DIR = ROOT / "templates"
+BABEL_CFG = ROOT.parent / "babel.cfg"
+
+# Machine reason codes of domain errors → message ids; pages show `reason_message(code, locale, **params)`.
+REASON_MESSAGES: Mapping[str, str] = {
+    "credentials.invalid": N_("E-mail or password is incorrect."),
+    "throttled": N_("Too many attempts. Try again in %(seconds)s seconds."),
+    # deliberately silent about which part of the proof failed, so it cannot be guessed piece by piece
+    "proof.invalid": N_("We could not verify the customer number with the details given."),
+    "email.taken": N_("This e-mail address cannot be used. Sign in or reset your password if it is yours."),
+    "email.invalid": N_("Enter a valid e-mail address, like name@example.com."),
+    "token.invalid": N_("This link is not valid. Check that you copied it whole, or ask for a new one."),
+    "token.expired": N_("This link has expired. Ask for a new one."),
+    "token.used": N_("This link has already been used."),
+    "password.too_short": N_("The password must have at least %(min)s characters."),
+    "password.too_long": N_("The password can have at most %(max)s characters."),
+    "password.contains_email": N_("The password must not contain your e-mail address."),
+    "password.too_common": N_("This password is too common. Choose one that is harder to guess."),
+    "password.mismatch": N_("The passwords do not match."),
+    "totp.invalid": N_(
+        "The code is not correct. Enter the current 6-digit code from your authenticator app."
+    ),
+    "ean.length": N_("An EAN has exactly 18 digits."),
+    "ean.prefix": N_("An EAN of a supply point in this country starts with %(prefix)s."),
+    "ean.check_digit": N_("This EAN is not valid. Check it against your invoice."),
+    "eic.format": N_("An EIC has 16 characters: digits, capital letters and hyphens."),
+    "eic.check_char": N_("This EIC is not valid. Check it against your invoice."),
+    "bank_account.format": N_(
+        "Enter the account number as prefix-number/bank code, e.g. 19-2000145399/0800."
+    ),
+    "bank_account.checksum": N_("This account number is not valid. Check it again."),
+    "bank_account.bank_code": N_("This bank code does not exist."),
+    "iban.invalid": N_("This IBAN is not valid. Check it again."),
+    "postal_code.invalid": N_("Enter a valid postal code."),
+    "phone.invalid": N_("Enter a valid phone number, including the country code, e.g. +420 601 123 456."),
+    "too_long": N_("This value is too long (at most %(max)s characters)."),
+    "required": N_("This field is required."),
+    "csrf.invalid": N_("Your session has expired. Submit the form again."),
+    "not_found": N_("The page or item was not found."),
+    "forbidden": N_("You do not have permission to do this."),
+    "unavailable": N_("The service is temporarily unavailable. Please try again shortly."),
+    "internal": N_("Something went wrong on our side. Please try again later."),
+}
+
+
+def _load(locale: str) -> Translations:
+    po = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    buf = io.BytesIO()
+    # fuzzy entries are left out, so an unreviewed guess never reaches a customer
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return Translations(fp=buf)
+
+
+_TRANSLATIONS: dict[str, Translations] = {loc: _load(loc) for loc in SUPPORTED_LOCALES}
+
+
+def translations(locale: str) -> Translations | NullTranslations:
+    return _TRANSLATIONS.get(_base(locale)) or _TRANSLATIONS.get(FALLBACK_LOCALE) or NullTranslations()
+
+
+def gettext(message: str, locale: str, **params: Any) -> str:
+    text = translations(locale).gettext(message)
+    return text % params if params else text
+
+
+def reason_message(code: str, locale: str, **params: Any) -> str:
+    """The translated message for a service's reason code; unknown codes read as an internal error."""
+    fallback = REASON_MESSAGES["internal"]
+    text = translations(locale).gettext(REASON_MESSAGES.get(code, fallback))
+    try:
+        return text % params if "%(" in text else text
+    except (KeyError, ValueError, TypeError):
+        # a reason that arrived without its parameter still deserves a readable sentence
+        return translations(locale).gettext(fallback)
+
+
+def _base(tag: str) -> str:
+    return tag.strip().replace("_", "-").split("-")[0].lower()
+
+
+def _accept_language(header: str) -> list[str]:
+    weighted: list[tuple[float, int, str]] = []
+    for i, part in enumerate(header.split(",")):
+        bits = part.strip().split(";")
+        tag = bits[0].strip()
+        if not tag or tag == "*":
+            continue
+        q = 1.0
+        for b in bits[1:]:
+            b = b.strip()
+            if b.startswith("q="):
+                try:
+                    q = float(b[2:])
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            weighted.append((-q, i, tag))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+def negotiate(
+    requested: str | None,
+    accept_language_header: str | None,
+    tenant_locales: Iterable[str],
+    default: str,
+) -> str:
+    """The page language: the user's explicit choice, else the browser's preference, else the tenant default.
+
+    Only languages the tenant offers and the portal has catalogs for are chosen.
+    """
+    offered = [loc for loc in tenant_locales if loc in SUPPORTED_LOCALES]
+    if requested and _base(requested) in offered:
+        return _base(requested)
+    for tag in _accept_language(accept_language_header or ""):
+        if _base(tag) in offered:
+            return _base(tag)
+    if default in offered or not offered:
+        return default if default in SUPPORTED_LOCALES else FALLBACK_LOCALE
+    return offered[0]
+
+
+# --- formatting ---------------------------------------------------------------------------------------------
+
+NBSP = "\u00a0"
+
+
+def format_money(amount: Decimal | int | str, currency: str, locale: str) -> str:
+    return babel_numbers.format_currency(Decimal(amount), currency, locale=locale)
+
+
+def format_number(value: Decimal | int | float, locale: str, decimals: int | None = None) -> str:
+    if decimals is not None:
+        pattern = copy.copy(Locale.parse(locale).decimal_formats[None])
+        pattern.frac_prec = (decimals, decimals)
+        return pattern.apply(Decimal(str(value)), Locale.parse(locale))
+    return babel_numbers.format_decimal(value, locale=locale)
+
+
+def format_kwh(value: Decimal | int | float, locale: str) -> str:
+    return f"{format_number(value, locale)}{NBSP}kWh"
+
+
+def format_date(value: date, locale: str, fmt: str = "medium") -> str:
+    return babel_dates.format_date(value, format=fmt, locale=locale)
+
+
+def format_datetime(utc_dt: datetime, tz: str, locale: str, fmt: str = "medium") -> str:
+    """A stored UTC instant as the tenant's wall-clock time; naive values are taken as UTC."""
+    if utc_dt.tzinfo is None:
+        utc_dt = utc_dt.replace(tzinfo=UTC)
+    local = utc_dt.astimezone(ZoneInfo(tz))
+    return babel_dates.format_datetime(local, format=fmt, tzinfo=ZoneInfo(tz), locale=locale)
+
+
+# --- colours for theme.css: tenant data, so checked and made readable here ----------------------------------
+
+_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+DEFAULT_PRIMARY = "#1d4ed8"
+
+
+def css_color(value: str | None, default: str = DEFAULT_PRIMARY) -> str:
+    """Only a hex colour passes into the stylesheet, so tenant data cannot inject CSS."""
+    if value and _HEX.match(value.strip()):
+        v = value.strip().lower()
+        return "#" + "".join(c * 2 for c in v[1:]) if len(v) == 4 else v
+    return default
+
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    c = css_color(color)
+    return int(c[1:3], 16) / 255, int(c[3:5], 16) / 255, int(c[5:7], 16) / 255
+
+
+def _luminance(color: str) -> float:
+    def lin(v: float) -> float:
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = _rgb(color)
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+
+
+def contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def on_color(background: str) -> str:
+    """Text colour for a brand-coloured surface: whichever of near-black and white reads better."""
+    return "#ffffff" if contrast(background, "#ffffff") >= contrast(background, "#111827") else "#111827"
+
+
+def ink(color: str, background: str = "#ffffff", minimum: float = 4.5) -> str:
+    """The brand colour, darkened just enough to be readable as text on `background` (WCAG AA)."""
+    r, g, b = _rgb(color)
+    for _ in range(40):
+        candidate = f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+        if contrast(candidate, background) >= minimum:
+            return candidate
+        r, g, b = r * 0.92, g * 0.92, b * 0.92
+    return "#111827"
+
+
+def tint(color: str, amount: float) -> str:
+    """The colour mixed into white (`amount` of the colour), for soft brand backgrounds behind dark text."""
+    r, g, b = _rgb(color)
+    return "#{:02x}{:02x}{:02x}".format(*(round((1 - amount + amount * c) * 255) for c in (r, g, b)))
+
+
+# --- Jinja --------------------------------------------------------------------------------------------------
+
+
+def _locale_of(ctx: jinja2.runtime.Context) -> str:
+    loc = ctx.get("locale")
+    if not loc:
+        page = ctx.get("page")
+        loc = getattr(page, "locale", None)
+    return loc or FALLBACK_LOCALE
+
+
+@pass_context
+def _gettext(ctx: jinja2.runtime.Context, message: str) -> str:
+    return translations(_locale_of(ctx)).gettext(message)
+
+
+@pass_context
+def _ngettext(ctx: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
+    return translations(_locale_of(ctx)).ngettext(singular, plural, n)
+
+
+@pass_context
+def _money_filter(ctx: jinja2.runtime.Context, amount: Any, currency: str | None = None) -> str:
+    if hasattr(amount, "currency") and currency is None:
+        amount, currency = amount.amount, amount.currency
+    return format_money(amount, currency or "EUR", _locale_of(ctx))
+
+
+@pass_context
+def _number_filter(ctx: jinja2.runtime.Context, value: Any, decimals: int | None = None) -> str:
+    return format_number(value, _locale_of(ctx), decimals)
+
+
+@pass_context
+def _kwh_filter(ctx: jinja2.runtime.Context, value: Any) -> str:
+    return format_kwh(value, _locale_of(ctx))
+
+
+@pass_context
+def _date_filter(ctx: jinja2.runtime.Context, value: date, fmt: str = "medium") -> str:
+    return format_date(value, _locale_of(ctx), fmt)
+
+
+@pass_context
+def _datetime_filter(ctx: jinja2.runtime.Context, value: datetime, tz: str, fmt: str = "medium") -> str:
+    return format_datetime(value, tz, _locale_of(ctx), fmt)
+
+
+@pass_context
+def _label_filter(ctx: jinja2.runtime.Context, code: str, kind: str) -> str:
+    msgid = LABELS.get(kind, {}).get(code)
+    return translations(_locale_of(ctx)).gettext(msgid) if msgid else code
+
+
+@pass_context
+def _reason_filter(ctx: jinja2.runtime.Context, code: str, **params: Any) -> str:
+    return reason_message(code, _locale_of(ctx), **params)
+
+
+def make_environment(templates_dir: Path | str = TEMPLATES_DIR) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # msgids without the template's indentation; babel.cfg extracts with the same setting
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        money=_money_filter,
+        number=_number_filter,
+        kwh=_kwh_filter,
+        date=_date_filter,
+        datetime=_datetime_filter,
+        label=_label_filter,
+        reason=_reason_filter,
+        css_color=css_color,
+        on_color=on_color,
+        ink=ink,
+        tint=tint,
+    )
+    from gateway.web.views import PATHS
+
+    env.globals.update(paths=PATHS, locale_names=LOCALE_NAMES)
+    return env
+
+
+def render(env: jinja2.Environment, name: str, locale: str, **context: Any) -> str:
+    return env.get_template(name).render(locale=locale, **context)
+
+
+# --- catalog maintenance ------------------------------------------------------------------------------------
+
+
+def refresh_catalogs() -> None:
+    from babel.messages.frontend import CommandLineInterface
+
+    pot = LOCALES_DIR / "messages.pot"
+    root = str(ROOT.parent)
+    cli = CommandLineInterface()
+    cli.run(
+        [
+            "pybabel",
+            "extract",
+            "-F",
+            str(BABEL_CFG),
+            "--no-location",
+            "--sort-output",
+            "--project",
+            "energy-portal",
+            "--version",
+            "1",
+            "-o",
+            str(pot),
+            root,
+        ]
+    )
+    for loc in SUPPORTED_LOCALES:
+        cli.run(
+            [
+                "pybabel",
+                "update",
+                "-i",
+                str(pot),
+                "-d",
+                str(LOCALES_DIR),
+                "-l",
+                loc,
+                "--no-wrap",
+                "--ignore-obsolete",
+                "--no-fuzzy-matching",
+            ]
+        )
+
+
+if __name__ == "__main__":
+    refresh_catalogs()
+    sys.exit(0)

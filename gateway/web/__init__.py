@@ -1,0 +1,1 @@
+"""Pages of the customer portal: view models in views.py, templates in gateway/templates."""

@@ -1,0 +1,461 @@
+"""View models of the customer portal's pages.
+
+Handlers turn protobuf answers into these plain frozen dataclasses and pass them to `gateway.i18n.render`;
+the templates read nothing else, so a change in a service contract stops at the handler and a template can be
+rendered (and tested) without any service running.
+
+Texts inside view models (flash messages, form errors) arrive already translated; labels that the templates
+translate themselves are message ids marked with `N_` so that extraction finds them.
+
+Routes the templates link to or post to are listed in `PATHS`; the handlers serve them:
+
+    /                     landing page (public)              /supply-points        list (GET q, commodity)
+    /login                sign in, POST e-mail + password    /supply-points/{id}   detail
+    /login/totp           POST the second step's code        /profile              profile (GET)
+    /logout               POST                               /profile/password     POST
+    /register             GET form, POST                     /profile/email        POST
+    /verify-email         GET ?token=                        /profile/totp         POST: start enrolment
+    /password-reset       GET form, POST e-mail              /profile/totp/confirm POST code
+    /password-reset/new   GET ?token=, POST new password     /profile/totp/disable POST code
+    /dashboard            overview                           /locale               POST locale, next
+    /customer             GET customer, next: switch the acting-for customer number, then redirect to next
+    /theme.css            the tenant's colours, from theme.css.j2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+
+from kit.authz import (
+    CONSUMPTION_READ,
+    CONTACT_WRITE,
+    CONTRACTS_READ,
+    INVOICES_READ,
+    PAYMENTS_READ,
+    READINGS_WRITE,
+    SUPPLY_POINTS_READ,
+)
+
+
+def N_(message: str) -> str:
+    """Marks a message id for extraction; the template translates it when it shows it."""
+    return message
+
+
+PATHS: Mapping[str, str] = MappingProxyType(
+    {
+        "landing": "/",
+        "login": "/login",
+        "login_totp": "/login/totp",
+        "logout": "/logout",
+        "register": "/register",
+        "verify_email": "/verify-email",
+        "password_reset_request": "/password-reset",
+        "password_reset": "/password-reset/new",
+        "dashboard": "/dashboard",
+        "supply_points": "/supply-points",
+        "profile": "/profile",
+        "profile_password": "/profile/password",
+        "profile_email": "/profile/email",
+        "profile_totp": "/profile/totp",
+        "profile_totp_confirm": "/profile/totp/confirm",
+        "profile_totp_disable": "/profile/totp/disable",
+        "locale": "/locale",
+        "customer": "/customer",
+        "theme": "/theme.css",
+        "static": "/static",
+        "terms": "/static/terms.html",
+    }
+)
+
+
+# Codes that services send, and the message ids the templates show for them (via the `label` filter).
+LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "commodity": {"electricity": N_("Electricity"), "gas": N_("Gas")},
+        "contract_type": {
+            "bundled": N_("Bundled supply and distribution"),
+            "supply_only": N_("Supply only"),
+        },
+        "payment_method": {
+            "bank_transfer": N_("Bank transfer"),
+            "direct_debit": N_("Direct debit"),
+            "sipo": N_("SIPO"),
+            "postal_order": N_("Postal order"),
+        },
+        "advance_cycle": {
+            "monthly": N_("Monthly"),
+            "quarterly": N_("Quarterly"),
+            "half_yearly": N_("Every six months"),
+            "yearly": N_("Yearly"),
+        },
+        "reading_schedule": {
+            "yearly": N_("Once a year"),
+            "monthly": N_("Monthly"),
+            "continuous": N_("Continuous (interval metering)"),
+        },
+    }
+)
+
+
+@dataclass(frozen=True)
+class Brand:
+    """A tenant's white label: what every page of that tenant shows and how it formats."""
+
+    slug: str
+    name: str
+    logo_path: str
+    primary_color: str
+    accent_color: str
+    customer_line: str
+    outage_line: str
+    email: str
+    postal_address: str
+    locales: tuple[str, ...]
+    default_locale: str
+    currency: str
+    time_zone: str
+    legal_name: str = ""
+    company_id: str = ""
+    # "households" or "business": the landing page speaks to one or the other
+    audience: str = "households"
+    commodities: tuple[str, ...] = ("electricity",)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    href: str
+    label: str  # message id
+
+
+DEFAULT_NAV: tuple[NavItem, ...] = (
+    NavItem("dashboard", PATHS["dashboard"], N_("Overview")),
+    NavItem("supply_points", PATHS["supply_points"], N_("Supply points")),
+    NavItem("profile", PATHS["profile"], N_("Profile")),
+)
+
+
+@dataclass(frozen=True)
+class CustomerChoice:
+    number: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Flash:
+    message: str  # translated
+    kind: str = "info"  # info, success, warning, error
+
+
+@dataclass(frozen=True)
+class Page:
+    """What the layout needs on every page: brand, language, who is signed in, for which customer."""
+
+    brand: Brand
+    locale: str
+    path: str
+    csrf_token: str
+    available_locales: tuple[str, ...] = ()
+    user: str | None = None  # the signed-in login e-mail
+    customers: tuple[CustomerChoice, ...] = ()
+    current_customer: str | None = None
+    flashes: tuple[Flash, ...] = ()
+    nav_active: str = ""
+    nav: tuple[NavItem, ...] = DEFAULT_NAV
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return self.available_locales or self.brand.locales
+
+    @property
+    def show_customer_switcher(self) -> bool:
+        return self.user is not None and len(self.customers) > 1
+
+
+@dataclass(frozen=True)
+class FormErrors:
+    """Translated messages per field name, plus one for the form as a whole."""
+
+    fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    form: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.form) or any(self.fields.values())
+
+    def of(self, name: str) -> tuple[str, ...]:
+        return tuple(self.fields.get(name, ()))
+
+    def items(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [(k, tuple(v)) for k, v in self.fields.items() if v]
+
+
+NO_ERRORS = FormErrors()
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Address:
+    street: str = ""
+    house_number: str = ""
+    city: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+    def __str__(self) -> str:
+        street = " ".join(p for p in (self.street, self.house_number) if p)
+        town = " ".join(p for p in (self.postal_code, self.city) if p)
+        return ", ".join(p for p in (street, town) if p)
+
+
+@dataclass(frozen=True)
+class SupplyPointRow:
+    id: str
+    identifier: str  # EAN (electricity) or EIC (gas)
+    commodity: str  # electricity, gas
+    address: Address
+    product: str = ""
+    distribution_tariff: str = ""
+    customer_number: str = ""
+
+    @property
+    def href(self) -> str:
+        return f"{PATHS['supply_points']}/{self.id}"
+
+
+@dataclass(frozen=True)
+class SupplyPointListView:
+    rows: tuple[SupplyPointRow, ...]
+    total: int
+    query: str = ""
+    commodity: str = ""  # "", electricity, gas
+    next_href: str | None = None
+    prev_href: str | None = None
+    first_index: int = 1  # 1-based position of rows[0] in the whole result, for "1–25 of 240"
+
+    @property
+    def last_index(self) -> int:
+        return self.first_index + len(self.rows) - 1
+
+
+@dataclass(frozen=True)
+class ContractRow:
+    number: str
+    contract_type: str
+    supply_point_count: int = 0
+    payment_method: str = ""
+    advance: Money | None = None
+    advance_cycle: str = ""
+    e_invoice: bool = False
+
+
+@dataclass(frozen=True)
+class QuickAction:
+    key: str
+    href: str
+    label: str  # message id
+    capability: str
+
+
+# the most-used actions, most used first; a dashboard shows those its capabilities allow
+QUICK_ACTIONS: tuple[QuickAction, ...] = (
+    QuickAction("reading", "/readings/new", N_("Submit a meter reading"), READINGS_WRITE),
+    QuickAction("invoices", "/invoices", N_("Invoices and payments"), INVOICES_READ),
+    QuickAction("consumption", "/consumption", N_("Consumption history"), CONSUMPTION_READ),
+    QuickAction("supply_points", PATHS["supply_points"], N_("All supply points"), SUPPLY_POINTS_READ),
+    QuickAction("contact", "/profile/contact", N_("Change contact details"), CONTACT_WRITE),
+)
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    customer_name: str
+    customer_number: str
+    electricity_count: int
+    gas_count: int
+    supply_points: tuple[SupplyPointRow, ...]  # the first few
+    contracts: tuple[ContractRow, ...]
+    capabilities: frozenset[str]
+    actions: tuple[QuickAction, ...] = QUICK_ACTIONS
+
+    @property
+    def supply_point_count(self) -> int:
+        return self.electricity_count + self.gas_count
+
+    @property
+    def visible_actions(self) -> tuple[QuickAction, ...]:
+        return tuple(a for a in self.actions if a.capability in self.capabilities)
+
+    @property
+    def can_see_contracts(self) -> bool:
+        return CONTRACTS_READ in self.capabilities
+
+
+@dataclass(frozen=True)
+class ContractDetail:
+    number: str
+    contract_type: str
+    payment_method: str
+    bank_account: str = ""
+    advance: Money | None = None
+    advance_cycle: str = ""
+    e_invoice: bool = False
+    supplier: str = ""
+    valid_from: date | None = None
+
+
+@dataclass(frozen=True)
+class SupplyPointDetailView:
+    id: str
+    identifier: str
+    commodity: str
+    address: Address
+    capabilities: frozenset[str]
+    customer_number: str = ""
+    meter_number: str = ""
+    breaker_amps: int | None = None
+    phases: int | None = None
+    distribution_tariff: str = ""
+    product: str = ""
+    annual_consumption_kwh: int | None = None
+    reading_schedule: str = ""
+    hdo_code: str = ""
+    contract: ContractDetail | None = None
+
+    @property
+    def is_electricity(self) -> bool:
+        return self.commodity == "electricity"
+
+    @property
+    def show_technical(self) -> bool:
+        return SUPPLY_POINTS_READ in self.capabilities
+
+    @property
+    def show_contract(self) -> bool:
+        return self.contract is not None and CONTRACTS_READ in self.capabilities
+
+    @property
+    def show_payment(self) -> bool:
+        return self.show_contract and PAYMENTS_READ in self.capabilities
+
+    @property
+    def actions(self) -> tuple[QuickAction, ...]:
+        wanted = {"reading", "consumption", "invoices"}
+        return tuple(a for a in QUICK_ACTIONS if a.key in wanted and a.capability in self.capabilities)
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    """A started, unconfirmed enrolment: shown once so the user can type it into an authenticator app."""
+
+    secret: str
+    provisioning_uri: str
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    email: str
+    totp_enabled: bool
+    customers: tuple[CustomerChoice, ...]
+    totp_enrolment: TotpEnrolment | None = None
+    pending_email: str | None = None  # a new login e-mail awaiting its confirmation link
+
+
+def brand_from_tenant(tenant: object) -> Brand:
+    """Brand from an accounts.v1.Tenant message (duck-typed, so this module does not import protobufs)."""
+    t = tenant
+    contact = t.contact_lines  # type: ignore[attr-defined]
+    theme = t.theme  # type: ignore[attr-defined]
+    legal = t.legal_entity  # type: ignore[attr-defined]
+    features = set(t.features)  # type: ignore[attr-defined]
+    return Brand(
+        slug=t.slug,  # type: ignore[attr-defined]
+        name=t.name,  # type: ignore[attr-defined]
+        logo_path=theme.logo_path or f"/static/brands/{t.slug}/logo.svg",  # type: ignore[attr-defined]
+        primary_color=theme.primary_color,
+        accent_color=theme.accent_color,
+        customer_line=contact.customer_line,
+        outage_line=contact.outage_line,
+        email=contact.email,
+        postal_address=contact.postal_address,
+        locales=tuple(t.locales) or (t.default_locale,),  # type: ignore[attr-defined]
+        default_locale=t.default_locale,  # type: ignore[attr-defined]
+        currency=t.currency,  # type: ignore[attr-defined]
+        time_zone=t.time_zone,  # type: ignore[attr-defined]
+        legal_name=legal.name,
+        company_id=legal.company_id,
+        # large consumers nominate their diagrams; the landing page then speaks to businesses
+        audience="business" if "nominations" in features else "households",
+        commodities=("electricity", "gas") if "gas" in features else ("electricity",),
+    )
+
+
+# The three demo brands, as the accounts seed describes them; tests and local previews render with these.
+DEMO_BRANDS: Mapping[str, Brand] = MappingProxyType(
+    {
+        "volta": Brand(
+            slug="volta",
+            name="Volta Energie",
+            logo_path="/static/brands/volta/logo.svg",
+            primary_color="#0b57a4",
+            accent_color="#f2b705",
+            customer_line="+420 800 100 200",
+            outage_line="+420 800 100 299",
+            email="zakaznici@volta-energie.cz",
+            postal_address="Volta Energie s.r.o., Vinohradská 1511/230, 100 00 Praha 10",
+            locales=("cs", "bg", "en"),
+            default_locale="cs",
+            currency="CZK",
+            time_zone="Europe/Prague",
+            legal_name="Volta Energie s.r.o.",
+            company_id="IČO 27654321",
+            commodities=("electricity", "gas"),
+        ),
+        "esco": Brand(
+            slug="esco",
+            name="Volta ESCO",
+            logo_path="/static/brands/esco/logo.svg",
+            primary_color="#1f4e3d",
+            accent_color="#3fb68b",
+            customer_line="+420 800 300 400",
+            outage_line="+420 800 300 499",
+            email="klienti@volta-esco.cz",
+            postal_address="Volta ESCO a.s., Karlovo náměstí 288/17, 120 00 Praha 2",
+            locales=("cs", "bg", "en"),
+            default_locale="cs",
+            currency="CZK",
+            time_zone="Europe/Prague",
+            legal_name="Volta ESCO a.s.",
+            company_id="IČO 08765432",
+            audience="business",
+            commodities=("electricity", "gas"),
+        ),
+        "balkan": Brand(
+            slug="balkan",
+            name="Balkan Power",
+            logo_path="/static/brands/balkan/logo.svg",
+            primary_color="#8a1c3a",
+            accent_color="#e8833a",
+            customer_line="+359 700 10 200",
+            outage_line="+359 700 10 299",
+            email="klienti@balkanpower.bg",
+            postal_address="Балкан Пауър ЕАД, бул. „Витоша“ 89, 1463 София",
+            locales=("cs", "bg", "en"),
+            default_locale="bg",
+            currency="EUR",
+            time_zone="Europe/Sofia",
+            legal_name="Балкан Пауър ЕАД",
+            company_id="ЕИК 204567890",
+            commodities=("electricity",),
+        ),
+    }
+)

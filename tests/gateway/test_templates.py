@@ -1,0 +1,628 @@
+"""Every page template, rendered from sample view models in every language: structure checks on the HTML,
+then the same pages in a real Chromium under the production Content-Security-Policy, checked with axe-core."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway import i18n
+from gateway.web import views as v
+
+LOCALES = i18n.SUPPORTED_LOCALES
+STATIC_DIR = i18n.ROOT / "static"
+PAGE_TEMPLATES = sorted(
+    p.name for p in i18n.TEMPLATES_DIR.glob("*.html") if not p.name.startswith("_") and p.name != "base.html"
+)
+
+
+@pytest.fixture(scope="module")
+def env():
+    return i18n.make_environment()
+
+
+def _page(brand: v.Brand, locale: str, *, signed_in: bool = True, **kw: Any) -> v.Page:
+    base = dict(
+        brand=brand,
+        locale=locale,
+        path="/dashboard",
+        csrf_token="csrf-sample-token",
+        user="jana.novakova@example.com" if signed_in else None,
+        customers=(
+            v.CustomerChoice("1000234567", "Jana Nováková"),
+            v.CustomerChoice("1000987654", "Nováková Bakery s.r.o."),
+        )
+        if signed_in
+        else (),
+        current_customer="1000234567" if signed_in else None,
+    )
+    base.update(kw)
+    return v.Page(**base)
+
+
+ROWS = (
+    v.SupplyPointRow(
+        "sp-1",
+        "859182400100234567",
+        "electricity",
+        v.Address("Vinohradská", "12", "Praha 2", "120 00", "CZ"),
+        "Volta Home",
+        "D25d",
+        "1000234567",
+    ),
+    v.SupplyPointRow(
+        "sp-2",
+        "27ZG100Z0012345A",
+        "gas",
+        v.Address("Lidická", "48", "Brno", "602 00", "CZ"),
+        "Volta Gas Plus",
+        "",
+        "1000234567",
+    ),
+    v.SupplyPointRow(
+        "sp-3",
+        "859182400100987654",
+        "electricity",
+        v.Address("Nádražní", "3", "Ostrava", "702 00", "CZ"),
+        "Volta Business",
+        "C25d",
+        "1000234567",
+    ),
+)
+
+ALL_CAPS = frozenset(
+    {
+        v.SUPPLY_POINTS_READ,
+        v.CONTRACTS_READ,
+        v.CONSUMPTION_READ,
+        v.INVOICES_READ,
+        v.PAYMENTS_READ,
+        v.READINGS_WRITE,
+        v.CONTACT_WRITE,
+    }
+)
+
+
+def _errors(*fields: str, form: str | None = None) -> v.FormErrors:
+    return v.FormErrors(fields={f: (i18n.reason_message("required", "en"),) for f in fields}, form=form)
+
+
+def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(label, template, context) for every page template, covering its main states."""
+    money = v.Money(Decimal("1850.00"), brand.currency)
+    dashboard = v.DashboardView(
+        customer_name="Jana Nováková",
+        customer_number="1000234567",
+        electricity_count=2,
+        gas_count=1,
+        supply_points=ROWS[:2],
+        contracts=(
+            v.ContractRow("2023-001234", "bundled", 2, "direct_debit", money, "monthly", True),
+            v.ContractRow("2023-004321", "supply_only", 1, "bank_transfer", None, "", False),
+        ),
+        capabilities=ALL_CAPS,
+    )
+    detail = v.SupplyPointDetailView(
+        id="sp-1",
+        identifier="859182400100234567",
+        commodity="electricity",
+        address=ROWS[0].address,
+        capabilities=ALL_CAPS,
+        customer_number="1000234567",
+        meter_number="12345678",
+        breaker_amps=25,
+        phases=3,
+        distribution_tariff="D25d",
+        product="Volta Home",
+        annual_consumption_kwh=3500,
+        reading_schedule="yearly",
+        hdo_code="A1B4DP6",
+        contract=v.ContractDetail(
+            "2023-001234",
+            "bundled",
+            "direct_debit",
+            "19-2000145399/0800",
+            money,
+            "monthly",
+            True,
+            brand.legal_name,
+            date(2023, 4, 1),
+        ),
+    )
+    public = _page(brand, locale, signed_in=False, path="/")
+    signed = _page(brand, locale)
+    yield "landing", "landing.html", {"page": public}
+    yield "landing-signed-in", "landing.html", {"page": signed}
+    yield (
+        "login",
+        "login.html",
+        {
+            "page": replace(public, path="/login"),
+            "errors": v.NO_ERRORS,
+            "values": {},
+            "step": "password",
+            "next": "",
+        },
+    )
+    yield (
+        "login-error",
+        "login.html",
+        {
+            "page": replace(public, path="/login"),
+            "errors": v.FormErrors(form=i18n.reason_message("credentials.invalid", locale)),
+            "values": {"email": "jana@example.com"},
+            "step": "password",
+            "next": "/dashboard",
+        },
+    )
+    yield (
+        "login-totp",
+        "login.html",
+        {
+            "page": replace(public, path="/login"),
+            "errors": _errors("code"),
+            "values": {},
+            "step": "totp",
+            "next": "",
+        },
+    )
+    yield (
+        "register",
+        "register.html",
+        {"page": replace(public, path="/register"), "errors": v.NO_ERRORS, "values": {}},
+    )
+    yield (
+        "register-errors",
+        "register.html",
+        {
+            "page": replace(public, path="/register"),
+            "errors": v.FormErrors(
+                fields={
+                    "customer_number": (i18n.reason_message("required", locale),),
+                    "proof": (i18n.reason_message("proof.invalid", locale),),
+                    "email": (i18n.reason_message("email.invalid", locale),),
+                    "password": (i18n.reason_message("password.too_short", locale, min=12),),
+                    "password_confirm": (i18n.reason_message("password.mismatch", locale),),
+                    "terms": (i18n.reason_message("required", locale),),
+                }
+            ),
+            "values": {
+                "customer_number": "1000234567",
+                "proof": "invoice",
+                "invoice_number": "2400012345",
+                "invoice_amount": "1234,50",
+                "email": "jana@",
+            },
+        },
+    )
+    yield "register_sent", "register_sent.html", {"page": public, "email": "jana@example.com"}
+    yield "verify_email-ok", "verify_email.html", {"page": public, "result": "verified"}
+    yield "verify_email-expired", "verify_email.html", {"page": public, "result": "token.expired"}
+    yield (
+        "password_reset_request",
+        "password_reset_request.html",
+        {
+            "page": public,
+            "errors": v.NO_ERRORS,
+            "values": {},
+            "sent": False,
+        },
+    )
+    yield (
+        "password_reset_request-sent",
+        "password_reset_request.html",
+        {
+            "page": public,
+            "errors": v.NO_ERRORS,
+            "values": {},
+            "sent": True,
+        },
+    )
+    yield (
+        "password_reset",
+        "password_reset.html",
+        {
+            "page": public,
+            "errors": _errors("password_confirm"),
+            "token": "tok-123",
+            "email": "jana@example.com",
+        },
+    )
+    yield (
+        "dashboard",
+        "dashboard.html",
+        {
+            "page": replace(signed, nav_active="dashboard", flashes=(v.Flash("Saved.", "success"),)),
+            "view": dashboard,
+        },
+    )
+    yield (
+        "dashboard-limited",
+        "dashboard.html",
+        {
+            "page": replace(signed, nav_active="dashboard", customers=signed.customers[:1]),
+            "view": replace(
+                dashboard, capabilities=frozenset({v.SUPPLY_POINTS_READ}), supply_points=(), contracts=()
+            ),
+        },
+    )
+    yield (
+        "supply_points",
+        "supply_points.html",
+        {
+            "page": replace(signed, path="/supply-points", nav_active="supply_points"),
+            "view": v.SupplyPointListView(
+                rows=ROWS,
+                total=240,
+                query="",
+                commodity="",
+                next_href="/supply-points?page=2",
+                prev_href=None,
+            ),
+        },
+    )
+    yield (
+        "supply_points-empty",
+        "supply_points.html",
+        {
+            "page": replace(signed, path="/supply-points", nav_active="supply_points"),
+            "view": v.SupplyPointListView(rows=(), total=0, query="Nonexistent 99", commodity="gas"),
+        },
+    )
+    yield (
+        "supply_point",
+        "supply_point.html",
+        {
+            "page": replace(signed, path="/supply-points/sp-1", nav_active="supply_points"),
+            "view": detail,
+        },
+    )
+    yield (
+        "supply_point-delegate",
+        "supply_point.html",
+        {
+            "page": replace(signed, path="/supply-points/sp-2", nav_active="supply_points"),
+            "view": replace(
+                detail,
+                commodity="gas",
+                identifier="27ZG100Z0012345A",
+                capabilities=frozenset({v.SUPPLY_POINTS_READ}),
+            ),
+        },
+    )
+    profile = v.ProfileView(
+        email="jana.novakova@example.com",
+        totp_enabled=False,
+        customers=signed.customers,
+    )
+    yield (
+        "profile",
+        "profile.html",
+        {
+            "page": replace(signed, path="/profile", nav_active="profile"),
+            "view": profile,
+            "errors": v.NO_ERRORS,
+            "values": {},
+        },
+    )
+    yield (
+        "profile-enrol",
+        "profile.html",
+        {
+            "page": replace(signed, path="/profile", nav_active="profile"),
+            "view": replace(
+                profile,
+                totp_enrolment=v.TotpEnrolment(
+                    "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+                    "otpauth://totp/Portal:jana.novakova%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Portal",
+                ),
+                pending_email="jana.new@example.com",
+            ),
+            "errors": v.FormErrors(fields={"code": (i18n.reason_message("totp.invalid", locale),)}),
+            "values": {},
+        },
+    )
+    yield (
+        "profile-totp-on",
+        "profile.html",
+        {
+            "page": replace(signed, path="/profile", nav_active="profile"),
+            "view": replace(profile, totp_enabled=True, customers=()),
+            "errors": _errors("new_email", "current_password"),
+            "values": {"new_email": "x"},
+        },
+    )
+    yield "error-404", "error.html", {"page": public, "status": 404}
+    yield (
+        "error-503",
+        "error.html",
+        {"page": signed, "status": 503, "message": i18n.reason_message("unavailable", locale)},
+    )
+    yield "error-500", "error.html", {"page": signed, "status": 500}
+    yield "unknown_host", "unknown_host.html", {}
+
+
+BRANDS = tuple(v.DEMO_BRANDS.values())
+
+
+def all_renders(env) -> Iterator[tuple[v.Brand, str, str, str, str]]:
+    for brand in BRANDS:
+        for locale in LOCALES:
+            for label, template, ctx in sample_contexts(brand, locale):
+                yield brand, locale, label, template, i18n.render(env, template, locale, **ctx)
+
+
+# --- a small HTML model for the structural checks -----------------------------------------------------------
+
+
+class Doc(HTMLParser):
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.h1 = 0
+        self.forms: list[dict[str, Any]] = []
+        self.labels_for: set[str] = set()
+        self.controls: list[dict[str, str | None]] = []
+        self.inline_script_or_style = False
+        self._open: str | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        if tag == "h1":
+            self.h1 += 1
+        if tag in ("script", "style"):
+            self.inline_script_or_style = True
+        if tag == "form":
+            self.forms.append({"attrs": a, "inputs": []})
+        if tag == "label" and a.get("for"):
+            self.labels_for.add(a["for"] or "")
+        if tag in ("input", "select", "textarea"):
+            self.controls.append({"tag": tag, **a})
+            if self.forms:
+                self.forms[-1]["inputs"].append(a)
+
+
+def _id_unique(doc: Doc) -> list[str]:
+    ids = [a["id"] for _, a in doc.tags if a.get("id")]
+    return sorted({i for i in ids if ids.count(i) > 1})  # type: ignore[misc]
+
+
+def test_every_page_template_has_samples() -> None:
+    covered = {t for _, t, _ in sample_contexts(BRANDS[0], "en")}
+    assert covered == set(PAGE_TEMPLATES)
+
+
+def test_pages_are_well_formed_and_accessible_in_structure(env) -> None:
+    seen = 0
+    for brand, locale, label, template, html in all_renders(env):
+        where = f"{brand.slug}/{locale}/{label}"
+        seen += 1
+        assert not re.search(r"\sstyle\s*=", html, re.I), f"{where}: style attribute"
+        doc = Doc(html)
+        assert not doc.inline_script_or_style, f"{where}: <script> or <style> in a page"
+        assert doc.h1 == 1, f"{where}: {doc.h1} h1 elements"
+        html_tag = next(a for t, a in doc.tags if t == "html")
+        assert html_tag.get("lang") == locale, where
+        assert not _id_unique(doc), f"{where}: duplicate ids {_id_unique(doc)}"
+        assert any(t == "main" and a.get("id") == "main" for t, a in doc.tags), where
+        for form in doc.forms:
+            if (form["attrs"].get("method") or "get").lower() == "post":
+                assert any(
+                    i.get("type") == "hidden" and i.get("name") == "csrf_token" and i.get("value")
+                    for i in form["inputs"]
+                ), f"{where}: POST form to {form['attrs'].get('action')} without csrf_token"
+        for control in doc.controls:
+            if control.get("type") in ("hidden", "submit", "button"):
+                continue
+            assert control.get("id") in doc.labels_for or control.get("aria-label"), (
+                f"{where}: {control} has no label"
+            )
+            described = (control.get("aria-describedby") or "").split()
+            for ref in described:
+                assert f'id="{ref}"' in html, f"{where}: aria-describedby points to missing {ref}"
+        if template == "unknown_host.html":
+            for b in BRANDS:
+                assert b.name not in html and b.slug not in html.replace("unbranded", ""), where
+            assert "theme.css" not in html
+        else:
+            footer = html[html.index("<footer") :]
+            for line in (brand.customer_line, brand.outage_line, brand.email, brand.postal_address):
+                assert str(line) in footer or str(line).replace("„", "&#34;") in footer, f"{where}: {line}"
+    assert seen == len(BRANDS) * len(LOCALES) * sum(1 for _ in sample_contexts(BRANDS[0], "en"))
+
+
+def test_invalid_fields_are_marked_and_described(env) -> None:
+    ctx = dict(next(c for label, _, c in sample_contexts(BRANDS[0], "cs") if label == "register-errors"))
+    html = i18n.render(env, "register.html", "cs", **ctx)
+    assert 'href="#f-customer_number"' in html and 'href="#f-proof"' in html
+    field = re.search(r"<input[^>]*id=\"f-email\"[^>]*>", html)
+    assert field and 'aria-invalid="true"' in field.group(0)
+    assert 'aria-describedby="f-email-hint f-email-error"' in field.group(0)
+    # the typed values come back, the passwords never do
+    assert 'value="1000234567"' in html and "jana@" in html
+    assert not re.search(r"type=\"password\"[^>]*value=", html)
+
+
+def test_capabilities_decide_what_is_shown(env) -> None:
+    contexts = {label: c for label, _, c in sample_contexts(BRANDS[0], "en")}
+    full = i18n.render(env, "dashboard.html", "en", **contexts["dashboard"])
+    limited = i18n.render(env, "dashboard.html", "en", **contexts["dashboard-limited"])
+    assert "Submit a meter reading" in full and "Submit a meter reading" not in limited
+    assert "Contracts" in full and "Your contracts" not in limited
+    assert "customer-switch" in full and "customer-switch" not in limited  # one customer number: no switcher
+    detail = i18n.render(env, "supply_point.html", "en", **contexts["supply_point"])
+    delegate = i18n.render(env, "supply_point.html", "en", **contexts["supply_point-delegate"])
+    assert "19-2000145399/0800" in detail and "19-2000145399/0800" not in delegate
+    assert "3 × 25 A" in detail and "A1B4DP6" in detail
+    assert "HDO" not in delegate  # gas has no low-tariff signal
+
+
+def test_pages_speak_the_locale(env) -> None:
+    ctx = {label: c for label, _, c in sample_contexts(BRANDS[2], "bg")}
+    bg = i18n.render(env, "dashboard.html", "bg", **ctx["dashboard"])
+    assert "Общ преглед" in bg and "Електроенергия" in bg and "1\u00a0850,00\u00a0€" in bg
+    ctx = {label: c for label, _, c in sample_contexts(BRANDS[0], "cs")}
+    cs = i18n.render(env, "supply_point.html", "cs", **ctx["supply_point"])
+    assert "Odběrné místo" in cs and "3\u00a0500\u00a0kWh" in cs and "1\u00a0850,00\u00a0Kč" in cs
+    assert re.search(r'<button[^>]*lang="bg"[^>]*>Български</button>', cs)
+    assert re.search(r'<button[^>]*lang="cs"[^>]*aria-current="true"[^>]*>Čeština</button>', cs)
+
+
+def test_theme_stylesheet_only_takes_colours(env) -> None:
+    css = i18n.render(env, "theme.css.j2", "en", brand=BRANDS[0])
+    assert "--brand-primary: #0b57a4;" in css and "--brand-accent: #f2b705;" in css
+    assert "--brand-on-accent: #111827;" in css  # yellow wants dark text
+    hostile = replace(BRANDS[0], primary_color="red;}</style><script>", accent_color="#ABC")
+    css = i18n.render(env, "theme.css.j2", "en", brand=hostile)
+    assert "script" not in css and "--brand-accent: #aabbcc;" in css
+    for brand in BRANDS:
+        css = i18n.render(env, "theme.css.j2", "en", brand=brand)
+        ink = re.search(r"--brand-primary-ink: (#[0-9a-f]{6})", css).group(1)  # type: ignore[union-attr]
+        assert i18n.contrast(ink, "#ffffff") >= 4.5
+
+
+def test_brand_logos_exist_with_a_title() -> None:
+    for brand in BRANDS:
+        svg = (STATIC_DIR / "brands" / brand.slug / "logo.svg").read_text()
+        assert f'<title id="t">{brand.name}</title>' in svg
+        assert "style" not in svg and "<script" not in svg
+
+
+# --- in a real browser --------------------------------------------------------------------------------------
+
+SERIOUS = {"serious", "critical"}
+
+
+def _chromium() -> str | None:
+    for candidate in (os.environ.get("PORTAL_CHROMIUM"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return shutil.which("chromium")
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def end_headers(self) -> None:
+        from gateway.security import CSP
+
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+def _serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.mark.browser
+def test_pages_in_chromium_pass_axe(env, tmp_path: Path) -> None:
+    chromium = _chromium()
+    if not chromium:
+        pytest.skip("no Chromium binary (set PORTAL_CHROMIUM or install Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    axe_mod = pytest.importorskip("axe_playwright_python.sync_playwright")
+
+    # one document root per brand, because each brand's pages link the same /theme.css
+    roots: dict[str, Path] = {}
+    pages: list[tuple[str, str, str]] = []
+    for brand in BRANDS:
+        root = tmp_path / brand.slug
+        shutil.copytree(STATIC_DIR, root / "static")
+        (root / "theme.css").write_text(i18n.render(env, "theme.css.j2", brand.default_locale, brand=brand))
+        roots[brand.slug] = root
+    for brand, locale, label, _template, html in all_renders(env):
+        out = roots[brand.slug] / locale / f"{label}.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+        pages.append((brand.slug, locale, label))
+
+    servers = {slug: _serve(root) for slug, root in roots.items()}
+    shots = os.environ.get("PORTAL_SCREENSHOTS")
+    failures: list[str] = []
+    axe = axe_mod.Axe()
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=chromium,
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
+            try:
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                tab = context.new_page()
+                csp_errors: list[str] = []
+                tab.on(
+                    "console",
+                    lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None,
+                )
+                for slug, locale, label in pages:
+                    url = f"{servers[slug][1]}/{locale}/{label}.html"
+                    response = tab.goto(url)
+                    assert response and response.ok, url
+                    tab.wait_for_load_state("load")
+                    # the stylesheets really applied: a themed page, not unstyled HTML
+                    assert tab.evaluate("getComputedStyle(document.body).display") == "flex", url
+                    if shots and label in ("landing", "dashboard", "register-errors", "supply_point"):
+                        tab.screenshot(path=f"{shots}/{slug}-{locale}-{label}.png", full_page=True)
+                    results = axe.run(tab)
+                    for violation in results.response["violations"]:
+                        if violation.get("impact") in SERIOUS:
+                            nodes = "; ".join(n.get("target", [""])[0] for n in violation["nodes"][:3])
+                            failures.append(f"{slug}/{locale}/{label}: {violation['id']} ({nodes})")
+                    if csp_errors:
+                        failures.append(f"{slug}/{locale}/{label}: CSP {csp_errors[:2]}")
+                        csp_errors.clear()
+                # narrow screen: the header and tables must not overflow the page sideways
+                mobile = browser.new_context(viewport={"width": 360, "height": 740})
+                phone = mobile.new_page()
+                for slug in servers:
+                    for label in ("dashboard", "supply_points", "register-errors", "profile-enrol"):
+                        phone.goto(f"{servers[slug][1]}/cs/{label}.html")
+                        overflow = phone.evaluate(
+                            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                        )
+                        if overflow > 0:
+                            failures.append(f"{slug}/cs/{label}: {overflow}px wider than a 360px screen")
+                    if shots:
+                        phone.screenshot(path=f"{shots}/{slug}-mobile-dashboard.png", full_page=True)
+                # keyboard: the first Tab reaches the skip link, and it moves focus into main
+                tab.goto(f"{servers['volta'][1]}/cs/dashboard.html")
+                tab.keyboard.press("Tab")
+                assert tab.evaluate("document.activeElement.className") == "skip-link"
+                tab.keyboard.press("Enter")
+                assert tab.evaluate("document.activeElement.id") == "main"
+            finally:
+                browser.close()
+    finally:
+        for server, _ in servers.values():
+            server.shutdown()
+    assert not failures, "\n".join(failures)
