@@ -76,6 +76,7 @@ login_sessions = sa.Table(
     sa.Column("tenant_id", sa.Uuid),
     sa.Column("user_id", sa.Uuid),
     sa.Column("client_address", sa.Text),
+    sa.Column("second_factor_pending", sa.Boolean),
     _ts("created_at"),
     _ts("expires_at"),
     _ts("ended_at"),
@@ -256,7 +257,13 @@ async def insert_grant(conn: AsyncConnection, **values: Any) -> uuid.UUID:
 
 
 async def insert_session(
-    conn: AsyncConnection, user_id: uuid.UUID, client_address: str, now: datetime, expires_at: datetime
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    client_address: str,
+    now: datetime,
+    expires_at: datetime,
+    *,
+    second_factor_pending: bool = False,
 ) -> uuid.UUID:
     session_id = uuid.uuid4()
     await conn.execute(
@@ -265,6 +272,7 @@ async def insert_session(
             tenant_id=_tenant(conn),
             user_id=user_id,
             client_address=client_address,
+            second_factor_pending=second_factor_pending,
             created_at=now,
             expires_at=expires_at,
         )
@@ -272,17 +280,19 @@ async def insert_session(
     return session_id
 
 
-async def live_session(conn: AsyncConnection, session_id: uuid.UUID, now: datetime) -> sa.Row | None:
-    return (
-        await conn.execute(
-            sa.select(login_sessions).where(
-                login_sessions.c.id == session_id,
-                login_sessions.c.ended_at.is_(None),
-                login_sessions.c.expires_at > now,
-                scoped(conn, login_sessions),
-            )
-        )
-    ).first()
+async def live_session(
+    conn: AsyncConnection, session_id: uuid.UUID, now: datetime, *, second_factor_pending: bool = False
+) -> sa.Row | None:
+    query = sa.select(login_sessions).where(
+        login_sessions.c.id == session_id,
+        login_sessions.c.ended_at.is_(None),
+        login_sessions.c.expires_at > now,
+        login_sessions.c.second_factor_pending.is_(second_factor_pending),
+        scoped(conn, login_sessions),
+    )
+    if second_factor_pending:
+        query = query.with_for_update()
+    return (await conn.execute(query)).first()
 
 
 async def end_session(conn: AsyncConnection, session_id: uuid.UUID, now: datetime) -> sa.Row | None:

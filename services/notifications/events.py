@@ -18,8 +18,8 @@ from .tenants import TenantDirectory
 
 # where the gateway serves each link
 LINK_PATHS = {
-    "email_verification": "/register/verify",
-    "password_reset": "/password/reset",
+    "email_verification": "/verify-email",
+    "password_reset": "/password-reset/new",
 }
 
 

@@ -178,10 +178,13 @@ class AuthenticateRequest(_message.Message):
     PASSWORD_FIELD_NUMBER: _builtins.int
     TOTP_CODE_FIELD_NUMBER: _builtins.int
     CLIENT_ADDRESS_FIELD_NUMBER: _builtins.int
+    LOGIN_TICKET_FIELD_NUMBER: _builtins.int
     email: _builtins.str
     password: _builtins.str
     totp_code: _builtins.str
     client_address: _builtins.str
+    login_ticket: _builtins.str
+    """the second step: the ticket the first step returned as session_id with outcome totp_required"""
     def __init__(
         self,
         *,
@@ -189,10 +192,11 @@ class AuthenticateRequest(_message.Message):
         password: _builtins.str = ...,
         totp_code: _builtins.str = ...,
         client_address: _builtins.str = ...,
+        login_ticket: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_address", b"client_address", "email", b"email", "password", b"password", "totp_code", b"totp_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_address", b"client_address", "email", b"email", "login_ticket", b"login_ticket", "password", b"password", "totp_code", b"totp_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -566,16 +570,17 @@ Global___ConfirmTotpEnrollmentResponse: _TypeAlias = ConfirmTotpEnrollmentRespon
 class DisableTotpRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
-    CURRENT_PASSWORD_FIELD_NUMBER: _builtins.int
-    current_password: _builtins.str
+    CODE_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    """a current code from the authenticator, so only who holds the second factor can remove it"""
     def __init__(
         self,
         *,
-        current_password: _builtins.str = ...,
+        code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_password", b"current_password"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

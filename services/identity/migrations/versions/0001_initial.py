@@ -90,6 +90,8 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Uuid, nullable=False),
         sa.Column("user_id", sa.Uuid, sa.ForeignKey("users.id"), nullable=False),
         sa.Column("client_address", sa.Text, nullable=False, server_default=""),
+        # password checked, TOTP code still to come: the ticket between the two sign-in steps
+        sa.Column("second_factor_pending", sa.Boolean, nullable=False, server_default=sa.false()),
         _ts("created_at", False),
         _ts("expires_at", False),
         _ts("ended_at"),
