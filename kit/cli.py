@@ -1,0 +1,246 @@
+"""`portal up`, `portal status`, `portal down`: the whole portal on one machine.
+
+`up` starts PostgreSQL and nats-server (embedded, unless PORTAL_DATABASE_URL / PORTAL_NATS_URL point at
+running ones), every service and the gateway, each on a free port, and keeps them running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from kit.config import SERVICE_NAMES
+from kit.embedded import EmbeddedError, EmbeddedNats, EmbeddedPostgres, free_port
+from kit.supervisor import Health, ProcessSpec, Supervisor, read_json, supervisor_alive
+
+# Every service `portal up` runs as `python -m services.<name>`. It is the list kit.config reads the
+# PORTAL_<NAME>_ADDR variables for, so a new service is added in one place.
+SERVICES: tuple[str, ...] = SERVICE_NAMES
+# the demo tenants' host names; `*.localhost` resolves to loopback in browsers
+DEMO_HOSTS = ("volta.localhost", "esco.localhost", "balkan.localhost")
+FIRST_GRPC_PORT = 50051
+DEFAULT_HTTP_PORT = 8000
+NATS_PORT = 4222
+STATE_FILE = "portal.json"
+
+EXIT_UNHEALTHY = 1
+EXIT_NOT_RUNNING = 3
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("PORTAL_DATA_DIR") or ".data")
+
+
+def addr_var(service: str) -> str:
+    return f"PORTAL_{service.upper()}_ADDR"
+
+
+def plan(
+    *,
+    database_url: str,
+    nats_url: str,
+    data_dir: Path,
+    base_env: Mapping[str, str],
+    services: Sequence[str] = SERVICES,
+) -> tuple[list[ProcessSpec], int]:
+    """The processes of the portal with the environment each gets, and the gateway's HTTP port."""
+    taken: set[int] = set()
+    grpc_ports: dict[str, int] = {}
+    for offset, name in enumerate(services):
+        grpc_ports[name] = free_port(FIRST_GRPC_PORT + offset, avoid=taken)
+        taken.add(grpc_ports[name])
+    preferred_http = int(base_env.get("PORTAL_HTTP_PORT") or DEFAULT_HTTP_PORT)
+    http_port = free_port(preferred_http, avoid=taken)
+
+    common = {
+        **base_env,
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_NATS_URL": nats_url,
+        "PORTAL_DATA_DIR": str(data_dir),
+        # services put the gateway's port into links they send (e-mails); the gateway listens on it
+        "PORTAL_HTTP_PORT": str(http_port),
+        "PYTHONUNBUFFERED": "1",
+        **{addr_var(name): f"127.0.0.1:{port}" for name, port in grpc_ports.items()},
+    }
+    common.setdefault("PORTAL_DEMO", "1")
+    specs = [
+        ProcessSpec(
+            name=name,
+            argv=(sys.executable, "-m", f"services.{name}"),
+            env={**common, "PORTAL_GRPC_PORT": str(port)},
+            health=Health("grpc", f"127.0.0.1:{port}"),
+        )
+        for name, port in grpc_ports.items()
+    ]
+    specs.append(
+        ProcessSpec(
+            name="gateway",
+            argv=(sys.executable, "-m", "gateway"),
+            env=common,
+            health=Health("http", f"http://127.0.0.1:{http_port}/healthz"),
+            needs=tuple(services),
+        )
+    )
+    return specs, http_port
+
+
+def _tcp_target(url: str, default_port: int) -> str:
+    first = url.split(",")[0]
+    parts = urlsplit(first)
+    return f"{parts.hostname or '127.0.0.1'}:{parts.port or default_port}"
+
+
+def up(data_dir: Path) -> int:
+    data_dir = data_dir.absolute()
+    state_file = data_dir / STATE_FILE
+    previous = read_json(state_file)
+    if previous is not None and supervisor_alive(previous):
+        pid = previous["supervisor"]["pid"]
+        print(f"portal already runs from {data_dir} (pid {pid}); `portal down` stops it", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # until the supervisor takes the signals over, SIGTERM and SIGHUP stop a half-started portal like Ctrl-C
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
+
+    pg = None if os.environ.get("PORTAL_DATABASE_URL") else EmbeddedPostgres(data_dir)
+    nats = None if os.environ.get("PORTAL_NATS_URL") else EmbeddedNats(data_dir, port=NATS_PORT)
+    try:
+        database_url = pg.start() if pg else os.environ["PORTAL_DATABASE_URL"]
+        nats_url = nats.start() if nats else os.environ["PORTAL_NATS_URL"]
+        specs, http_port = plan(
+            database_url=database_url, nats_url=nats_url, data_dir=data_dir, base_env=os.environ
+        )
+        urls = [f"http://{host}:{http_port}/" for host in DEMO_HOSTS]
+        state: dict[str, Any] = {
+            "data_dir": str(data_dir),
+            "urls": urls,
+            "postgres": {"url": database_url, "embedded": pg is not None},
+            "nats": {"url": nats_url, "embedded": nats is not None},
+        }
+        if nats is not None:
+            state["nats"]["monitor"] = nats.monitor_url
+        asyncio.run(_supervise(specs, state_file, state))
+    except EmbeddedError as err:
+        print(f"portal: {err}", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    except KeyboardInterrupt:
+        print("portal: interrupted while starting", file=sys.stderr)
+    finally:
+        if nats is not None:
+            nats.stop()
+        if pg is not None:
+            pg.stop()
+    if nats is not None or pg is not None:
+        print("portal: embedded servers stopped; data kept in", data_dir)
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+async def _supervise(specs: list[ProcessSpec], state_file: Path, state: dict[str, Any]) -> None:
+    def announce(supervisor: Supervisor) -> None:
+        supervisor.say("ready — " + " ".join(state["urls"]))
+        supervisor.say(f"  postgres  {state['postgres']['url']}")
+        supervisor.say(f"  nats      {state['nats']['url']}")
+        for spec in specs:
+            supervisor.say(f"  {spec.name:<9} {spec.health.target}")
+        supervisor.say("Ctrl-C stops everything")
+
+    supervisor = Supervisor(specs, state_file=state_file, state=state, on_ready=announce)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, supervisor.stop)
+    await supervisor.run()
+
+
+def status(data_dir: Path) -> int:
+    state_file = data_dir.absolute() / STATE_FILE
+    state = read_json(state_file)
+    if state is None:
+        print(f"portal is not running ({state_file} not found)")
+        return EXIT_NOT_RUNNING
+    if not supervisor_alive(state):
+        print(f"portal is not running (the supervisor recorded in {state_file} is gone)")
+        return EXIT_NOT_RUNNING
+    rows = asyncio.run(_check_all(state))
+    width = max(len(name) for name, *_ in rows)
+    for name, ok, pid, where in rows:
+        pid_text = f"pid {pid}" if pid else ""
+        print(f"{name:<{width}}  {'healthy' if ok else 'UNHEALTHY':<9}  {pid_text:<10}  {where}")
+    healthy = all(ok for _, ok, _, _ in rows)
+    if healthy and state.get("urls"):
+        print("ready — " + " ".join(state["urls"]))
+    return 0 if healthy else EXIT_UNHEALTHY
+
+
+async def _check_all(state: Mapping[str, Any]) -> list[tuple[str, bool, int | None, str]]:
+    checks: list[tuple[str, Health, int | None, str]] = []
+    if "postgres" in state:
+        url = state["postgres"]["url"]
+        checks.append(("postgres", Health("tcp", _tcp_target(url, 5432)), None, url))
+    if "nats" in state:
+        url = state["nats"]["url"]
+        checks.append(("nats", Health("tcp", _tcp_target(url, 4222)), None, url))
+    for name, proc in (state.get("processes") or {}).items():
+        health = Health.from_json(proc["health"])
+        checks.append((name, health, proc.get("pid"), health.target))
+    results = await asyncio.gather(*(health.check() for _, health, _, _ in checks))
+    return [
+        (name, ok and (pid is not None or health.kind == "tcp"), pid, where)
+        for (name, health, pid, where), ok in zip(checks, results, strict=True)
+    ]
+
+
+def down(data_dir: Path, wait: float = 60.0) -> int:
+    state = read_json(data_dir.absolute() / STATE_FILE)
+    if state is None or not supervisor_alive(state):
+        print("portal is not running")
+        return 0
+    pid = int(state["supervisor"]["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while supervisor_alive(state):
+        if time.monotonic() > deadline:
+            print(f"portal (pid {pid}) is still stopping after {wait:.0f}s", file=sys.stderr)
+            return EXIT_UNHEALTHY
+        time.sleep(0.2)
+    print("portal stopped")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="portal", description="Run the energy portal on this machine.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("up", "start PostgreSQL, NATS, every service and the gateway; Ctrl-C stops them"),
+        ("status", "check every component of a running portal; exit 0 only when all are healthy"),
+        ("down", "stop a portal started by `portal up` in another terminal"),
+    ):
+        command = commands.add_parser(name, help=text, description=text)
+        command.add_argument(
+            "--data-dir",
+            type=Path,
+            default=default_data_dir(),
+            help="where data, logs and the state file live (default: $PORTAL_DATA_DIR or ./.data)",
+        )
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return up(args.data_dir)
+    if args.command == "status":
+        return status(args.data_dir)
+    return down(args.data_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
