@@ -423,9 +423,9 @@ def test_pages_are_well_formed_and_accessible_in_structure(env) -> None:
         for form in doc.forms:
             if (form["attrs"].get("method") or "get").lower() == "post":
                 assert any(
-                    i.get("type") == "hidden" and i.get("name") == "csrf_token" and i.get("value")
+                    i.get("type") == "hidden" and i.get("name") == "_csrf_token" and i.get("value")
                     for i in form["inputs"]
-                ), f"{where}: POST form to {form['attrs'].get('action')} without csrf_token"
+                ), f"{where}: POST form to {form['attrs'].get('action')} without _csrf_token"
         for control in doc.controls:
             if control.get("type") in ("hidden", "submit", "button"):
                 continue
