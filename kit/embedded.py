@@ -21,12 +21,12 @@ import urllib.request
 import warnings
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import IO
 
 import psutil
 
 HOST = "127.0.0.1"
 _ADDRESS_IN_USE = "address already in use"
+_LOG_ROTATE_BYTES = 20 * 1024 * 1024
 
 
 class EmbeddedError(RuntimeError):
@@ -94,7 +94,9 @@ class _Server:
 
     def _spawn(self, argv: list[str], **popen: object) -> subprocess.Popen[bytes]:
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
-        log: IO[bytes]
+        # one old generation is kept, so a data directory used for months does not fill the disk with logs
+        if self._log_path.exists() and self._log_path.stat().st_size > _LOG_ROTATE_BYTES:
+            self._log_path.replace(self._log_path.with_suffix(".log.1"))
         with open(self._log_path, "ab") as log:
             self._log_offset = log.tell()
             return subprocess.Popen(  # type: ignore[call-overload,no-any-return]

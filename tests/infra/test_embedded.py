@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import nats
+import psutil
 import pytest
 
 from kit.embedded import EmbeddedError, EmbeddedNats, EmbeddedPostgres, free_port
@@ -107,6 +111,38 @@ async def test_postgres_leaves_its_remembered_port_when_another_server_took_it(t
             assert await _fetch(later.url, "SELECT 1 AS one")
         finally:
             later.stop()
+
+
+def test_servers_left_running_by_a_killed_portal_are_replaced(tmp_path: Path) -> None:
+    # a `portal up` killed with SIGKILL cannot stop its servers; the next start must not trip over them
+    script = textwrap.dedent("""
+        import sys, time
+        from pathlib import Path
+        from kit.embedded import EmbeddedNats, EmbeddedPostgres
+        d = Path(sys.argv[1])
+        print(EmbeddedPostgres(d).start(), EmbeddedNats(d).start(), flush=True)
+        time.sleep(120)
+    """)
+    killed = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert killed.stdout is not None
+    old_pg_url, _ = killed.stdout.readline().split()
+    killed.kill()
+    killed.wait()
+    orphans = [
+        p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or ())
+    ]
+    assert len(orphans) >= 2
+
+    pg, bus = EmbeddedPostgres(tmp_path), EmbeddedNats(tmp_path)
+    try:
+        assert pg.start() == old_pg_url
+        bus.start()
+    finally:
+        bus.stop()
+        pg.stop()
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in orphans)
 
 
 def test_a_postgres_that_cannot_start_says_why_with_its_log(tmp_path: Path) -> None:
