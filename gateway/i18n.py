@@ -89,6 +89,17 @@ REASON_MESSAGES: Mapping[str, str] = {
     "too_long": N_("This value is too long (at most %(max)s characters)."),
     "required": N_("This field is required."),
     "csrf.invalid": N_("Your session has expired. Submit the form again."),
+    "customer.registered": N_(
+        "This customer number already has an online account. Ask its owner for access, or sign in."
+    ),
+    "customer_number.invalid": N_("A customer number has 6 to 12 digits."),
+    "email.unverified": N_("Confirm your e-mail address first: open the link we sent you."),
+    "totp.not_started": N_("Start setting up two-step verification first."),
+    "totp.not_enabled": N_("Two-step verification is not on."),
+    "page_token.invalid": N_("This page link is not valid. Start from the first page."),
+    "page_size.invalid": N_("Choose a page size from 1 to 100."),
+    "commodity.invalid": N_("Choose electricity or gas."),
+    "contact.required": N_("Enter an e-mail address or a phone number."),
     "not_found": N_("The page or item was not found."),
     "forbidden": N_("You do not have permission to do this."),
     "unavailable": N_("The service is temporarily unavailable. Please try again shortly."),

@@ -11,6 +11,7 @@ import grpc
 REASON_KEY = "x-portal-reason"
 FIELD_KEY = "x-portal-field"
 RETRY_AFTER_KEY = "x-portal-retry-after"
+PARAM_PREFIX = "x-portal-param-"
 
 # reasons whose status is not INVALID_ARGUMENT; a reason's first segment decides when the whole is not listed
 _STATUS: dict[str, grpc.StatusCode] = {
@@ -52,12 +53,15 @@ class DomainError(Exception):
         field: str = "",
         retry_after: int | None = None,
         status: grpc.StatusCode | None = None,
+        params: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message or reason)
         self.reason = reason
         self.field = field
         self.retry_after = retry_after
         self.status = status or status_of(reason)
+        # values the translated message needs (a minimum length, a prefix)
+        self.params = dict(params or {})
 
 
 def status_of(reason: str) -> grpc.StatusCode:
@@ -72,6 +76,7 @@ def trailing_metadata(err: DomainError) -> tuple[tuple[str, str], ...]:
         md.append((FIELD_KEY, err.field))
     if err.retry_after is not None:
         md.append((RETRY_AFTER_KEY, str(err.retry_after)))
+    md.extend((PARAM_PREFIX + k, str(v)) for k, v in err.params.items())
     return tuple(md)
 
 
@@ -86,4 +91,5 @@ def from_rpc_error(err: grpc.aio.AioRpcError) -> DomainError:
         field=md.get(FIELD_KEY, ""),
         retry_after=int(retry) if retry else None,
         status=code,
+        params={k.removeprefix(PARAM_PREFIX): v for k, v in md.items() if k.startswith(PARAM_PREFIX)},
     )

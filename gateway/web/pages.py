@@ -513,7 +513,7 @@ async def change_password(request: Request, services: Services) -> Response:
             )
         )
 
-    return await _profile_change(request, services, call, "Your password has been changed.", "current_password")
+    return await _profile_change(request, services, call, views.N_("Your password has been changed."), "current_password")
 
 
 @post("/profile/email", name="profile_email")
@@ -526,7 +526,7 @@ async def change_email(request: Request, services: Services) -> Response:
         )
 
     return await _profile_change(
-        request, services, call, "We have sent a confirmation link to the new address.", "new_email"
+        request, services, call, views.N_("We have sent a confirmation link to the new address."), "new_email"
     )
 
 
@@ -545,7 +545,7 @@ async def confirm_totp(request: Request, services: Services) -> Response:
     async def call(data: dict[str, str]) -> None:
         await services.identity.ConfirmTotpEnrollment(identity_pb2.ConfirmTotpEnrollmentRequest(code=data.get("code", "")))
 
-    return await _profile_change(request, services, call, "Two-step verification is on.", "code")
+    return await _profile_change(request, services, call, views.N_("Two-step verification is on."), "code")
 
 
 @post("/profile/totp/disable", name="profile_totp_disable")
@@ -555,7 +555,7 @@ async def disable_totp(request: Request, services: Services) -> Response:
             identity_pb2.DisableTotpRequest(code=data.get("disable_code", ""))
         )
 
-    return await _profile_change(request, services, call, "Two-step verification is off.", "disable_code")
+    return await _profile_change(request, services, call, views.N_("Two-step verification is off."), "disable_code")
 
 
 ROUTES = [

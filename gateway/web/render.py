@@ -74,7 +74,7 @@ def translate(page_ctx: views.Page, code: str, **params: Any) -> str:
 
 def form_errors(page_ctx: views.Page, err: Any, default_field: str = "") -> views.FormErrors:
     """A service's DomainError as the page shows it: under its field, or for the whole form."""
-    message = translate(page_ctx, err.reason, seconds=err.retry_after or 0)
+    message = translate(page_ctx, err.reason, seconds=err.retry_after or 0, **err.params)
     field = err.field or default_field
     if field:
         return views.FormErrors(fields={field: (message,)})

@@ -81,7 +81,8 @@ def _email(value: str) -> str:
 def _check_policy(password: str, email: str, field: str = "password") -> None:
     problems = domain.check_password_policy(password, email)
     if problems:
-        raise DomainError(problems[0], field=field)
+        limits = {"min": str(domain.PASSWORD_MIN_LENGTH), "max": str(domain.PASSWORD_MAX_LENGTH)}
+        raise DomainError(problems[0], field=field, params=limits)
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
