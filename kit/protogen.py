@@ -6,6 +6,7 @@ The generated modules are committed beside their .proto files (importable as `po
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -22,11 +23,16 @@ def generate(out: Path, root: Path = PROTO_ROOT) -> list[Path]:
     from grpc_tools import protoc
 
     well_known = Path(grpc_tools.__file__).parent / "_proto"
+    # beside this interpreter, so it works without the virtualenv on PATH
+    mypy_plugin = Path(sys.executable).parent / "protoc-gen-mypy"
+    if not mypy_plugin.exists():
+        mypy_plugin = Path(shutil.which("protoc-gen-mypy") or "protoc-gen-mypy")
     files = [str(p.relative_to(root)) for p in proto_files(root)]
     args = [
         "protoc",
         f"-I{root}",
         f"-I{well_known}",
+        f"--plugin=protoc-gen-mypy={mypy_plugin}",
         f"--python_out={out}",
         f"--mypy_out={out}",
         f"--grpc_python_out={out}",
