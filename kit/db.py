@@ -14,11 +14,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from kit import context
+from kit import context, telemetry
 
 # Tests turn this off to show that row-level security alone keeps tenants apart.
 APPLICATION_TENANT_FILTER = True
@@ -58,6 +60,7 @@ class Database:
                 }
             },
         )
+        _trace_statements(self.engine, service)
 
     @asynccontextmanager
     async def tenant(self, tenant_id: str | uuid.UUID | None = None) -> AsyncIterator[AsyncConnection]:
@@ -83,6 +86,33 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _trace_statements(engine: AsyncEngine, schema: str) -> None:
+    """A client span per SQL statement, inside the trace of the request or event that ran it."""
+    tracer = telemetry.tracer("kit.db")
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _start(conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool) -> None:
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
+        ctx._portal_span = tracer.start_span(
+            f"db {verb}",
+            kind=SpanKind.CLIENT,
+            attributes={"db.system": "postgresql", "db.namespace": schema, "db.query.text": statement[:1000]},
+        )
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _end(conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool) -> None:
+        span = getattr(ctx, "_portal_span", None)
+        if span is not None:
+            span.end()
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _fail(exc_ctx: Any) -> None:
+        span = getattr(exc_ctx.execution_context, "_portal_span", None)
+        if span is not None:
+            span.set_status(Status(StatusCode.ERROR, str(exc_ctx.original_exception)[:200]))
+            span.end()
 
 
 def scoped(conn: AsyncConnection, table: sa.Table) -> sa.ColumnElement[bool]:
