@@ -67,6 +67,8 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     otlp_endpoint: str = ""
+    # Prometheus scrape port of this process; 0: no metrics endpoint
+    metrics_port: int = 0
     log_level: str = "INFO"
     # secret for the gateway's session cookies and its OAuth client; development gets a stable per-data-dir one
     secret_key: str = ""
@@ -101,6 +103,7 @@ class Settings:
             smtp_password=env.get("PORTAL_SMTP_PASSWORD", ""),
             smtp_starttls=_bool(env, "PORTAL_SMTP_STARTTLS", False),
             otlp_endpoint=env.get("PORTAL_OTLP_ENDPOINT", ""),
+            metrics_port=_int(env, "PORTAL_METRICS_PORT", 0),
             log_level=env.get("PORTAL_LOG_LEVEL", "INFO").upper(),
             secret_key=env.get("PORTAL_SECRET_KEY", ""),
             rpc_deadline_seconds=_float(env, "PORTAL_RPC_DEADLINE_SECONDS", 5.0),

@@ -9,6 +9,7 @@ same `DomainError`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from kit import context, errors, telemetry
+from kit import context, errors, metrics, telemetry
 
 log = logging.getLogger("kit.rpc")
 
@@ -36,6 +37,18 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):
         metadata = tuple(details.invocation_metadata or ())
 
         async def unary(request: Any, rpc_context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                return await traced(request, rpc_context)
+            except grpc.aio.AbortError:
+                status = rpc_context.code()
+                code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
+                raise
+            finally:
+                metrics.RPC_SECONDS.labels(method, code).observe(time.perf_counter() - started)
+
+        async def traced(request: Any, rpc_context: grpc.aio.ServicerContext) -> Any:
             ctx = context.CallContext.from_metadata(metadata)
             carrier = {k: v for k, v in metadata if isinstance(v, str)}
             with (

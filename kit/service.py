@@ -17,7 +17,7 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from kit import bus, log, telemetry
+from kit import bus, log, metrics, telemetry
 from kit.config import Settings
 from kit.db import Database
 from kit.migrations import migrate
@@ -112,6 +112,7 @@ def main(spec: ServiceSpec) -> None:
     settings = Settings.from_env()
     log.setup(spec.name, settings.log_level)
     telemetry.setup(spec.name, settings.otlp_endpoint)
+    metrics.serve(settings.metrics_port)
 
     async def run() -> None:
         running = await start(spec, settings)

@@ -146,3 +146,14 @@ async def test_a_contact_change_is_audited_and_announced(accounts):
     assert [r.action for r in audit_rows] == ["contact.changed"]
     assert audit_rows[0].after["phone"] == "+420601222333"
     assert events >= 1
+
+
+async def test_calls_are_counted_by_method_and_status_for_prometheus(accounts):
+    from prometheus_client import REGISTRY
+
+    stub, _ = accounts
+    labels = {"method": "/portal.accounts.v1.AccountsService/GetTenantByHost", "code": "NOT_FOUND"}
+    before = REGISTRY.get_sample_value("portal_rpc_server_seconds_count", labels) or 0
+    with pytest.raises(DomainError):
+        await stub.GetTenantByHost(pb.GetTenantByHostRequest(host="nobody.localhost"))
+    assert REGISTRY.get_sample_value("portal_rpc_server_seconds_count", labels) == before + 1
