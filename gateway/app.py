@@ -77,6 +77,19 @@ async def resolve_tenant(request: Request) -> None:
     request.state.tenant = await resolver.resolve(host)
 
 
+def tenant_first(app: ASGIApp) -> ASGIApp:
+    """Resolves the brand before Litestar's CSRF check, which runs ahead of `before_request` hooks, so that
+    even its refusal is the brand's translated page and not the unknown-address one."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})
+            await resolve_tenant(Request(scope))
+        await app(scope, receive, send)
+
+    return middleware
+
+
 def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -176,7 +189,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         route_handlers=[
             healthz,
             create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),
-            Router(path="/", route_handlers=tenant_routes, before_request=resolve_tenant),
+            Router(path="/", route_handlers=tenant_routes, middleware=[tenant_first]),
         ],
         dependencies={"services": Provide(provide_services), "principal": Provide(provide_principal)},
         exception_handlers={Exception: handle_exception},

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from kit import authz, context
+from kit.errors import DomainError
 from portal.accounts.v1 import accounts_pb2
 from portal.identity.v1 import identity_pb2
 
@@ -49,6 +50,27 @@ def principal_of(resolved: identity_pb2.ResolveAccessTokenResponse, first_party:
     )
 
 
+def granted_supply_points(principal: Principal, customer_number: str) -> list[str]:
+    """The supply points of `customer_number` a delegate's grant is limited to, for ListSupplyPoints'
+    `supply_point_ids`; empty when the grants cover them all (owners, unrestricted delegates, staff)."""
+    if principal.is_staff:
+        return []
+    ids = authz.visible_supply_point_ids(principal.grants, customer_number, datetime.now(UTC))
+    if ids is None:
+        return []
+    if not ids:
+        # no live grant at all: an empty filter would mean "every supply point"
+        raise DomainError("not_found")
+    return sorted(ids)
+
+
+def require_supply_point(principal: Principal, customer_number: str, supply_point_id: str) -> None:
+    """A supply point outside a delegate's subset is as unknown as a stranger's."""
+    granted = granted_supply_points(principal, customer_number)
+    if granted and supply_point_id not in granted:
+        raise DomainError("not_found")
+
+
 def call_context(
     tenant: accounts_pb2.Tenant,
     principal: Principal | None,
@@ -71,6 +93,10 @@ def call_context(
             subject_kind=context.STAFF,
             capabilities=frozenset(principal.user.staff_roles),
         )
+    if customer_number and customer_number not in principal.customer_numbers:
+        # the services take the acting-for number on trust, so only one of the user's own live grants goes
+        # there; any other is as unknown as a number that does not exist
+        raise DomainError("not_found")
     capabilities = frozenset()
     if customer_number:
         # customer level (no supply point, no contract type): the grant and the scopes; services add the policy

@@ -70,8 +70,8 @@ _POSTAL_OTHER = re.compile(r"[A-Z0-9][A-Z0-9 -]{1,9}")
 class InvalidIdentifier(DomainError):
     """A value failed its rule; a `DomainError`, so a service can let it through to the caller unchanged."""
 
-    def __init__(self, code: str, field: str) -> None:
-        super().__init__(code, MESSAGES.get(code, code), field=field)
+    def __init__(self, code: str, field: str, params: dict[str, str] | None = None) -> None:
+        super().__init__(code, MESSAGES.get(code, code), field=field, params=params)
         self.code = code
 
 
@@ -222,7 +222,7 @@ def email(value: str, field: str = "email") -> str:
     if not text:
         raise InvalidIdentifier("required", field)
     if len(text) > EMAIL_MAX:
-        raise InvalidIdentifier("too_long", field)
+        raise InvalidIdentifier("too_long", field, {"max": str(EMAIL_MAX)})
     local, at, domain = text.rpartition("@")
     if not at or not local or len(local) > 64 or not _EMAIL_LOCAL.fullmatch(local):
         raise InvalidIdentifier("email.invalid", field)
@@ -240,7 +240,7 @@ def email(value: str, field: str = "email") -> str:
         raise InvalidIdentifier("email.invalid", field)
     result = f"{local}@{domain}"
     if len(result) > EMAIL_MAX:
-        raise InvalidIdentifier("too_long", field)
+        raise InvalidIdentifier("too_long", field, {"max": str(EMAIL_MAX)})
     return result
 
 
@@ -281,7 +281,7 @@ def bounded_text(value: str, field: str, max_len: int, *, required: bool = False
             raise InvalidIdentifier("required", field)
         return ""
     if len(text) > max_len:
-        raise InvalidIdentifier("too_long", field)
+        raise InvalidIdentifier("too_long", field, {"max": str(max_len)})
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") and c not in "\n\r\t" for c in text):
         raise InvalidIdentifier("text.invalid", field)
     return text

@@ -11,7 +11,7 @@ from kit import context
 from portal.accounts.v1 import accounts_pb2
 from portal.common.v1 import common_pb2
 
-from ..principal import Principal, call_context
+from ..principal import Principal, call_context, granted_supply_points, require_supply_point
 from ..services import Services
 from . import schemas
 
@@ -78,6 +78,7 @@ class ApiV1(Controller):
                     query=q,
                     commodity=commodity,
                     page=common_pb2.PageRequest(page_size=page_size, page_token=page_token),
+                    supply_point_ids=granted_supply_points(principal, customer_number),
                 )
             )
         return schemas.SupplyPointPage(
@@ -95,6 +96,7 @@ class ApiV1(Controller):
     async def supply_point(
         self, request: Request, principal: Principal, services: Services, customer_number: str, supply_point_id: str
     ) -> schemas.SupplyPoint:
+        require_supply_point(principal, customer_number, supply_point_id)
         with context.bound(_ctx(request, principal, customer_number)):
             resp = await services.accounts.GetSupplyPoint(
                 accounts_pb2.GetSupplyPointRequest(supply_point_id=supply_point_id)

@@ -17,13 +17,15 @@ from portal.common.v1 import common_pb2
 from portal.identity.v1 import identity_pb2
 
 from .. import i18n
-from ..principal import Principal, call_context
+from ..principal import Principal, call_context, granted_supply_points, require_supply_point
 from ..services import Services
 from . import render, session, views
 
 PAGE_SIZE = 25
 DASHBOARD_POINTS = 5
 MAX_FIELD = 256
+# the return address after signing in can be a whole OAuth authorization request (PKCE challenge, nonce …)
+MAX_NEXT = 2048
 # the actions whose pages exist; the others appear with the issues that build them
 SERVED_ACTIONS = tuple(a for a in views.QUICK_ACTIONS if a.key in ("supply_points",))
 
@@ -37,7 +39,10 @@ def safe_next(target: str | None, default: str = views.PATHS["dashboard"]) -> st
 
 async def form(request: Request) -> dict[str, str]:
     data = await request.form()
-    return {k: (str(v)[:MAX_FIELD] if isinstance(v, str) else "") for k, v in data.items()}
+    return {
+        k: (v[: MAX_NEXT if k == "next" else MAX_FIELD] if isinstance(v, str) else "")
+        for k, v in data.items()
+    }
 
 
 def client_address(request: Request) -> str:
@@ -175,6 +180,10 @@ async def login_totp(request: Request, services: Services) -> Response:
     nxt = safe_next(data.get("next"))
     ticket = request.session.get("login_ticket", "")
     try:
+        if not ticket:
+            # no password step went before (or this session lost it): without a ticket the service would take
+            # this for a password attempt with no e-mail and count it against the caller's address
+            raise DomainError("token.expired")
         with context.bound(ctx(request, None)):
             result = await services.identity.Authenticate(
                 identity_pb2.AuthenticateRequest(
@@ -336,7 +345,9 @@ async def dashboard(request: Request, services: Services) -> Response:
         customer = (await services.accounts.GetCustomer(accounts_pb2.GetCustomerRequest(customer_number=number))).customer
         points = await services.accounts.ListSupplyPoints(
             accounts_pb2.ListSupplyPointsRequest(
-                customer_numbers=[number], page=common_pb2.PageRequest(page_size=DASHBOARD_POINTS)
+                customer_numbers=[number],
+                page=common_pb2.PageRequest(page_size=DASHBOARD_POINTS),
+                supply_point_ids=granted_supply_points(principal, number),
             )
         )
     contracts: dict[str, views.ContractRow] = {}
@@ -379,6 +390,7 @@ async def supply_points(
                 query=q,
                 commodity=commodity,
                 page=common_pb2.PageRequest(page_size=PAGE_SIZE, page_token=page[:512]),
+                supply_point_ids=granted_supply_points(principal, number),
             )
         )
     start = max(1, start)
@@ -410,6 +422,7 @@ async def supply_point(request: Request, services: Services, supply_point_id: st
     principal = await signed_in(request, services)
     number = acting_for(request, principal)
     call = ctx(request, principal, number)
+    require_supply_point(principal, number, supply_point_id)
     with context.bound(call):
         p = (
             await services.accounts.GetSupplyPoint(accounts_pb2.GetSupplyPointRequest(supply_point_id=supply_point_id[:64]))

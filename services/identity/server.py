@@ -13,6 +13,7 @@ from kit import audit, bus, context
 from kit.db import Database
 from kit.errors import DomainError
 from kit.identifiers import InvalidIdentifier
+from kit.identifiers import customer_number as valid_customer_number
 from kit.identifiers import email as valid_email
 from portal.accounts.v1 import accounts_pb2
 from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
@@ -75,7 +76,7 @@ def _email(value: str) -> str:
     try:
         return valid_email(domain.normalise_email(value))
     except InvalidIdentifier as err:
-        raise DomainError(err.code, field="email") from None
+        raise DomainError(err.code, field="email", params=err.params) from None
 
 
 def _check_policy(password: str, email: str, field: str = "password") -> None:
@@ -118,7 +119,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         now = datetime.now(UTC)
         email = _email(request.email)
         _check_policy(request.password, email)
-        number = request.customer_number.strip()
+        # a malformed number is a typo to point out, not a wrong proof to count against the caller
+        number = valid_customer_number(request.customer_number)
         ctx = context.current()
         keys = domain.proof_throttle_keys(request.client_address or ctx.client_address, number)
         async with self.db.tenant() as conn:
