@@ -1,0 +1,456 @@
+"""Tenant isolation and authorisation over HTTP, for every route the gateway serves.
+
+The matrix below names, for each route of the app's own route table, how to call it and what an anonymous
+caller, the signed-in customer and the same customer holding someone else's ids get. A route added to the
+gateway without a row here fails `test_every_route_is_in_the_matrix`, so no endpoint escapes these checks.
+Every row runs twice: with the services' own tenant filter and with it switched off, when PostgreSQL
+row-level security is the only guard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote_plus, urlencode, urlsplit
+
+import httpx
+import pytest
+
+from kit import db as kitdb
+from kit import demo
+
+from .portal_http import CLI_REDIRECT, CLI_SCOPE, browser, cli_tokens, csrf, sign_in
+
+# --- who calls ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One customer's ids, and the credentials of its login where the matrix needs them."""
+
+    brand: str
+    customer_number: str
+    supply_point_id: str
+    # what must never show in another customer's answers
+    secrets: tuple[str, ...]
+    email: str = ""
+    access_token: str = ""
+    refresh_token: str = ""
+
+    @property
+    def host(self) -> str:
+        return demo.tenant(self.brand).hosts[0]
+
+
+def subject(brand: str, number: str, email: str = "") -> Subject:
+    points = demo.supply_points(brand, number)
+    return Subject(
+        brand=brand,
+        customer_number=number,
+        supply_point_id=str(points[0].id),
+        secrets=(
+            demo.customer(brand, number).name,
+            *(p.identifier for p in points[:3]),
+            points[0].meter_number,
+        ),
+        email=email,
+    )
+
+
+@dataclass(frozen=True)
+class Viewpoint:
+    """A customer signed in on their brand's host, a neighbour of the same brand, customers of others."""
+
+    own: Subject
+    neighbour: Subject
+    others: tuple[Subject, ...]
+
+
+JANA = subject("volta", demo.JANA, "jana@volta.example")
+PEKARNY = subject("volta", demo.PEKARNY_A, "firma@volta.example")
+TOVARNA = subject("esco", demo.TOVARNA, "tovarna@esco.example")
+MLYNY = subject("esco", demo.MLYNY)
+IVAN = subject("balkan", demo.IVAN, "ivan@balkan.example")
+
+VIEWPOINTS = {
+    "volta": Viewpoint(own=JANA, neighbour=PEKARNY, others=(TOVARNA, IVAN)),
+    "esco": Viewpoint(own=TOVARNA, neighbour=MLYNY, others=(JANA, IVAN)),
+}
+
+# --- what they get --------------------------------------------------------------------------------
+
+LOGIN = "login"  # a redirect to the sign-in page, which comes back afterwards
+
+
+@dataclass(frozen=True)
+class Redirect:
+    to: str
+
+
+Expect = int | str | Redirect
+
+
+@dataclass(frozen=True)
+class Row:
+    """How to call one route and what comes back.
+
+    `call(s)` builds (method, url, form or None) from the subject whose ids are used. `auth` is how the
+    signed-in customer authenticates: a browser session or a bearer token. `other_ids` is the answer to the
+    signed-in customer using another customer's ids (None: the route takes none). `fresh` gives the call a
+    login of its own, because it ends or rotates the one it uses.
+    """
+
+    call: Callable[[Subject], tuple[str, str, dict | None]]
+    anonymous: Expect
+    own: Expect
+    other_ids: Expect | None = None
+    auth: str = "session"
+    fresh: bool = False
+    # the other brands' ids only: another customer of the same brand holding its own token is no breach
+    brands_only: bool = False
+
+
+def get(path: str) -> Callable[[Subject], tuple[str, str, dict | None]]:
+    return lambda s: ("GET", path.format(s=s), None)
+
+
+def post(path: str, **form: str) -> Callable[[Subject], tuple[str, str, dict | None]]:
+    return lambda s: ("POST", path.format(s=s), {k: v.format(s=s) for k, v in form.items()})
+
+
+AUTHORIZE = "/oauth/authorize?" + urlencode(
+    {
+        "response_type": "code",
+        "client_id": demo.CLI_CLIENT_ID,
+        "redirect_uri": CLI_REDIRECT.format(port=53682),
+        "scope": CLI_SCOPE,
+        "state": "matrix",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+)
+NEW_PASSWORD = "Zcela-Nove-Heslo-2026"
+
+MATRIX: dict[tuple[str, str], Row] = {
+    # outside any brand
+    ("GET", "/healthz"): Row(get("/healthz"), 200, 200),
+    ("GET", "/static/{file_path:path}"): Row(get("/static/portal.css"), 200, 200),
+    ("HEAD", "/static/{file_path:path}"): Row(lambda s: ("HEAD", "/static/portal.css", None), 200, 200),
+    # API documentation: public, and about the API's shape only
+    ("GET", "/api"): Row(get("/api"), 200, 200),
+    ("GET", "/api/openapi.json"): Row(get("/api/openapi.json"), 200, 200),
+    ("GET", "/api/openapi.yaml"): Row(get("/api/openapi.yaml"), 200, 200),
+    ("GET", "/api/openapi.yml"): Row(get("/api/openapi.yml"), 200, 200),
+    ("GET", "/api/redoc"): Row(get("/api/redoc"), 200, 200),
+    ("GET", "/api/rapidoc"): Row(get("/api/rapidoc"), 200, 200),
+    ("GET", "/api/swagger"): Row(get("/api/swagger"), 200, 200),
+    ("GET", "/api/elements"): Row(get("/api/elements"), 200, 200),
+    ("GET", "/api/oauth2-redirect.html"): Row(get("/api/oauth2-redirect.html"), 200, 200),
+    ("GET", "/api/{path:str}"): Row(get("/api/v0"), 404, 404),
+    # OAuth2 / OpenID Connect
+    ("GET", "/.well-known/openid-configuration"): Row(get("/.well-known/openid-configuration"), 200, 200),
+    ("GET", "/oauth/jwks"): Row(get("/oauth/jwks"), 200, 200),
+    ("GET", "/oauth/authorize"): Row(get(AUTHORIZE), LOGIN, Redirect(CLI_REDIRECT.format(port=53682))),
+    ("POST", "/oauth/token"): Row(
+        post(
+            "/oauth/token",
+            grant_type="refresh_token",
+            refresh_token="{s.refresh_token}",
+            client_id=demo.CLI_CLIENT_ID,
+        ),
+        400,
+        200,
+        other_ids=400,
+        auth="bearer",
+        fresh=True,
+        brands_only=True,
+    ),
+    ("POST", "/oauth/revoke"): Row(
+        post("/oauth/revoke", token="{s.access_token}", client_id=demo.CLI_CLIENT_ID),
+        # RFC 7009 §2.2: a token the server does not know (here: none) is answered like a revoked one
+        200,
+        200,
+        other_ids=200,
+        auth="bearer",
+        fresh=True,
+        brands_only=True,
+    ),
+    ("POST", "/oauth/introspect"): Row(
+        post("/oauth/introspect", token="{s.access_token}", client_id=demo.CLI_CLIENT_ID),
+        401,
+        401,
+        auth="bearer",
+    ),
+    ("GET", "/oauth/userinfo"): Row(get("/oauth/userinfo"), 401, 200, auth="bearer"),
+    ("POST", "/oauth/userinfo"): Row(post("/oauth/userinfo"), 401, 200, auth="bearer"),
+    # JSON API
+    ("GET", "/api/v1/me"): Row(get("/api/v1/me"), 401, 200, auth="bearer"),
+    ("GET", "/api/v1/customers/{customer_number:str}"): Row(
+        get("/api/v1/customers/{s.customer_number}"), 401, 200, other_ids=404, auth="bearer"
+    ),
+    ("GET", "/api/v1/customers/{customer_number:str}/supply-points"): Row(
+        get("/api/v1/customers/{s.customer_number}/supply-points"), 401, 200, other_ids=404, auth="bearer"
+    ),
+    ("GET", "/api/v1/customers/{customer_number:str}/supply-points/{supply_point_id:str}"): Row(
+        get("/api/v1/customers/{s.customer_number}/supply-points/{s.supply_point_id}"),
+        401,
+        200,
+        other_ids=404,
+        auth="bearer",
+    ),
+    # public pages and forms
+    ("GET", "/"): Row(get("/"), 200, Redirect("/dashboard")),
+    ("GET", "/theme.css"): Row(get("/theme.css"), 200, 200),
+    ("POST", "/locale"): Row(post("/locale", locale="cs", next="/"), Redirect("/"), Redirect("/")),
+    ("GET", "/login"): Row(get("/login"), 200, 200),
+    ("POST", "/login"): Row(
+        lambda s: (
+            "POST",
+            "/login",
+            {"email": s.email or JANA.email, "password": demo.DEMO_PASSWORD, "next": "/profile"},
+        ),
+        Redirect("/profile"),
+        Redirect("/profile"),
+    ),
+    ("POST", "/login/totp"): Row(post("/login/totp", code="123456"), 400, 400),
+    ("POST", "/logout"): Row(post("/logout"), Redirect("/"), Redirect("/"), fresh=True),
+    ("GET", "/register"): Row(get("/register"), 200, 200),
+    ("POST", "/register"): Row(post("/register"), 400, 400),
+    ("GET", "/verify-email"): Row(get("/verify-email?token=not-a-token"), 400, 400),
+    ("GET", "/password-reset"): Row(get("/password-reset"), 200, 200),
+    ("POST", "/password-reset"): Row(post("/password-reset", email="nobody@example.invalid"), 200, 200),
+    ("GET", "/password-reset/new"): Row(get("/password-reset/new?token=not-a-token"), 200, 200),
+    ("POST", "/password-reset/new"): Row(
+        post(
+            "/password-reset/new",
+            token="not-a-token",
+            new_password=NEW_PASSWORD,
+            new_password_confirm=NEW_PASSWORD,
+        ),
+        400,
+        400,
+    ),
+    # the signed-in customer's pages
+    ("GET", "/customer"): Row(
+        get("/customer?customer={s.customer_number}&next=/dashboard"),
+        LOGIN,
+        Redirect("/dashboard"),
+        other_ids=Redirect("/dashboard"),
+    ),
+    ("GET", "/dashboard"): Row(get("/dashboard"), LOGIN, 200),
+    ("GET", "/supply-points"): Row(get("/supply-points?q={s.secrets[1]}"), LOGIN, 200, other_ids=200),
+    ("GET", "/supply-points/{supply_point_id:str}"): Row(
+        get("/supply-points/{s.supply_point_id}"), LOGIN, 200, other_ids=404
+    ),
+    ("GET", "/profile"): Row(get("/profile"), LOGIN, 200),
+    ("POST", "/profile/password"): Row(
+        post(
+            "/profile/password", current_password="x", new_password=NEW_PASSWORD, new_password_confirm="other"
+        ),
+        LOGIN,
+        400,
+    ),
+    ("POST", "/profile/email"): Row(
+        post("/profile/email", email_password="x", new_email="not-an-address"), LOGIN, 400
+    ),
+    ("POST", "/profile/totp"): Row(post("/profile/totp"), LOGIN, 200),
+    ("POST", "/profile/totp/confirm"): Row(post("/profile/totp/confirm", code="abcdef"), LOGIN, 400),
+    ("POST", "/profile/totp/disable"): Row(post("/profile/totp/disable", disable_code="abcdef"), LOGIN, 400),
+}
+
+# Litestar answers OPTIONS itself on every route, with the allowed methods and no data
+IMPLICIT_METHODS = frozenset({"OPTIONS"})
+
+
+def route_table(stack) -> set[tuple[str, str]]:
+    from gateway.app import create_app
+
+    return {
+        (method, route.path)
+        for route in create_app(stack.settings).routes
+        for method in getattr(route, "route_handler_map", {})
+        if method not in IMPLICIT_METHODS
+    }
+
+
+def test_every_route_is_in_the_matrix(stack):
+    routes = route_table(stack)
+    missing = sorted(routes - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - routes)
+    assert not missing, f"routes without a row in the isolation matrix: {missing}"
+    assert not stale, f"matrix rows for routes that no longer exist: {stale}"
+
+
+# --- running the matrix ---------------------------------------------------------------------------
+
+
+def check(resp: httpx.Response, expected: Expect, what: str) -> None:
+    assert resp.status_code < 500, f"{what}: {resp.status_code} {resp.text[:500]}"
+    location = resp.headers.get("location", "")
+    if expected == LOGIN:
+        assert resp.status_code in (302, 303) and urlsplit(location).path == "/login", (
+            f"{what}: {resp.status_code} {location}"
+        )
+    elif isinstance(expected, Redirect):
+        assert resp.status_code in (302, 303), f"{what}: {resp.status_code} {resp.text[:300]}"
+        assert location.startswith(expected.to), f"{what}: redirected to {location}"
+    else:
+        assert resp.status_code == expected, f"{what}: {resp.status_code} {resp.text[:500]}"
+    if resp.request.url.path.startswith("/api/v1/") and resp.status_code >= 400:
+        assert resp.headers["content-type"].startswith("application/problem+json"), what
+    if resp.status_code == 401 and resp.request.url.path.startswith("/api/"):
+        assert resp.headers["www-authenticate"].lower().startswith("bearer"), what
+
+
+def assert_nothing_of(resp: httpx.Response, other: Subject, what: str) -> None:
+    sent = unquote_plus(str(resp.request.url))
+    for secret in other.secrets:
+        text = resp.text
+        if secret in sent:
+            # a search form showing back what was typed into it tells nothing
+            text = text.replace(f'value="{secret}"', "")
+        assert secret not in text, f"{what}: the answer shows {secret!r} of {other.customer_number}"
+
+
+class Caller:
+    """Sends matrix calls as one kind of caller on one brand's host."""
+
+    def __init__(self, stack, host: str, source: str) -> None:
+        self.stack, self.host, self.source = stack, host, source
+
+    async def send(self, c: httpx.AsyncClient, row: Row, s: Subject, token: str = "") -> httpx.Response:
+        method, url, form = row.call(s)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if method == "POST" and not url.startswith("/oauth/"):
+            form = {"_csrf_token": csrf((await c.get("/login")).text), **(form or {})}
+        return await c.request(method, url, data=form, headers=headers)
+
+    @contextlib.asynccontextmanager
+    async def session(self, email: str):
+        async with browser(self.stack, self.host, source=self.source) as c:
+            resp = await sign_in(c, email)
+            assert resp.status_code in (302, 303), resp.text[:500]
+            yield c
+
+    def anonymous(self):
+        return browser(self.stack, self.host, source=self.source)
+
+
+async def with_tokens(stack, s: Subject) -> Subject:
+    tokens = await cli_tokens(stack, s.host, s.email)
+    return dataclasses.replace(s, access_token=tokens["access_token"], refresh_token=tokens["refresh_token"])
+
+
+@pytest.mark.parametrize("app_filter", [True, False], ids=["app-filter-and-rls", "rls-only"])
+@pytest.mark.parametrize("brand", sorted(VIEWPOINTS))
+async def test_isolation_matrix(stack, monkeypatch, brand, app_filter):
+    monkeypatch.setattr(kitdb, "APPLICATION_TENANT_FILTER", app_filter)
+    view = VIEWPOINTS[brand]
+    own = await with_tokens(stack, view.own)
+    others = tuple([await with_tokens(stack, o) for o in view.others])
+    # the own customer number with a supply point of someone else
+    mixed = tuple(
+        dataclasses.replace(o, customer_number=own.customer_number) for o in (view.neighbour, *others)
+    )
+    # an anonymous caller tries the signed-in customer's ids
+    anonymous = dataclasses.replace(own, access_token="", refresh_token="")
+    host = own.host
+    caller = Caller(stack, host, source=f"127.0.{20 + sorted(VIEWPOINTS).index(brand)}.{1 + int(app_filter)}")
+
+    async with caller.session(own.email) as browser_session:
+        for (method, path), row in MATRIX.items():
+            what = f"{method} {path} on {host}"
+
+            async with caller.anonymous() as anon:
+                check(await caller.send(anon, row, anonymous), row.anonymous, f"{what} anonymous")
+
+            if row.auth == "bearer":
+                me = await with_tokens(stack, view.own) if row.fresh else own
+                async with caller.anonymous() as c:
+                    resp = await caller.send(c, row, me, me.access_token)
+                    check(resp, row.own, f"{what} as {own.email}")
+                    # a token is good on the brand that issued it only
+                    if path.startswith(("/api/v1/", "/oauth/userinfo")):
+                        for other in others:
+                            resp = await caller.send(c, row, me, other.access_token)
+                            check(resp, 401, f"{what} with a token of {other.brand}")
+            elif row.fresh:
+                async with caller.session(own.email) as c:
+                    check(await caller.send(c, row, own), row.own, f"{what} as {own.email}")
+                # signing out ends every login of the user, so the ones the matrix goes on with are renewed
+                own = await with_tokens(stack, view.own)
+                assert (await sign_in(browser_session, own.email)).status_code in (302, 303)
+            else:
+                check(await caller.send(browser_session, row, own), row.own, f"{what} as {own.email}")
+
+            if row.other_ids is None:
+                continue
+            strangers = others if row.brands_only else (view.neighbour, *others)
+            if "{supply_point_id" in path:
+                strangers += mixed
+            for other in strangers:
+                label = f"{what} as {own.email} with the ids of {other.brand} {other.customer_number}"
+                if row.auth == "bearer":
+                    async with caller.anonymous() as c:
+                        resp = await caller.send(c, row, other, own.access_token)
+                else:
+                    resp = await caller.send(browser_session, row, other)
+                check(resp, row.other_ids, label)
+                assert_nothing_of(resp, other, label)
+                if row.auth == "session":
+                    # whatever came back, the pages still show the signed-in customer's own data only
+                    page = await browser_session.get("/dashboard")
+                    assert page.status_code == 200, label
+                    assert demo.customer(own.brand, own.customer_number).name in page.text, label
+                    assert_nothing_of(page, other, label)
+
+    # the other brands' tokens this host was asked to revoke are alive on their own brands
+    for other in others:
+        async with browser(stack, other.host) as c:
+            me = await c.get("/api/v1/me", headers={"Authorization": f"Bearer {other.access_token}"})
+        assert me.status_code == 200, f"{other.brand}'s token was revoked through {host}"
+
+
+async def test_a_session_cookie_taken_to_another_brand_signs_nobody_in(stack):
+    async with browser(stack, JANA.host) as volta:
+        assert (await sign_in(volta, JANA.email)).status_code in (302, 303)
+        assert (await volta.get("/dashboard")).status_code == 200
+        cookies = {c.name: c.value for c in volta.cookies.jar}
+    async with browser(stack, TOVARNA.host, cookies=cookies) as esco:
+        for path in ("/dashboard", "/supply-points", f"/supply-points/{JANA.supply_point_id}", "/profile"):
+            resp = await esco.get(path)
+            check(resp, LOGIN, f"GET {path} with a volta session on esco")
+
+
+async def test_a_delegate_sees_only_the_supply_points_granted(stack):
+    """The bakery's accountant reads twenty of its supply points; the rest are as unknown as a stranger's."""
+    accountant = demo.user("volta", "ucetni@volta.example")
+    (grant,) = accountant.grants
+    points = demo.supply_points("volta", demo.PEKARNY_A)
+    granted = [p for p in points if str(p.id) in grant.supply_point_ids]
+    withheld = [p for p in points if str(p.id) not in grant.supply_point_ids]
+    tokens = await cli_tokens(stack, "volta.localhost", accountant.email)
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    base = f"/api/v1/customers/{demo.PEKARNY_A}/supply-points"
+    delegate_view = dataclasses.replace(
+        subject("volta", demo.PEKARNY_A), secrets=(withheld[0].identifier, withheld[0].meter_number)
+    )
+    async with browser(stack, "volta.localhost", headers=auth) as api:
+        listed = (await api.get(base, params={"page_size": 100})).json()
+        assert listed["total"] == len(granted)
+        assert {p["identifier"] for p in listed["items"]} == {p.identifier for p in granted}
+        assert (await api.get(f"{base}/{granted[0].id}")).status_code == 200
+        resp = await api.get(f"{base}/{withheld[0].id}")
+        check(resp, 404, "a supply point outside the delegate's grant")
+        assert_nothing_of(resp, delegate_view, "withheld supply point")
+    async with browser(stack, "volta.localhost") as web:
+        assert (await sign_in(web, accountant.email)).status_code in (302, 303)
+        page = await web.get("/supply-points", params={"q": withheld[0].identifier})
+        assert page.status_code == 200
+        assert_nothing_of(
+            page, dataclasses.replace(delegate_view, secrets=(withheld[0].identifier,)), "search"
+        )
+        check(await web.get(f"/supply-points/{withheld[0].id}"), 404, "withheld supply point page")
+        assert (await web.get(f"/supply-points/{granted[0].id}")).status_code == 200
