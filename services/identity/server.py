@@ -253,10 +253,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     async def EndSession(self, request: pb.EndSessionRequest, rpc: grpc.aio.ServicerContext) -> Any:
         now = datetime.now(UTC)
+        # only this sign-in ends: the gateway revokes its own tokens, other browsers and apps keep theirs
         async with self.db.tenant() as conn:
-            ended = await store.end_session(conn, _uuid(request.session_id), now)
-            if ended is not None:
-                await self.oauth.revoke_user_tokens(conn, ended.user_id, now)
+            await store.end_session(conn, _uuid(request.session_id), now)
         return pb.EndSessionResponse()
 
     async def GetUser(self, request: pb.GetUserRequest, rpc: grpc.aio.ServicerContext) -> Any:
