@@ -17,12 +17,12 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
 from opentelemetry.trace import SpanKind
+from portal.identity.v1 import identity_pb2
 
 from kit import context, telemetry
 from kit.config import Settings
 from kit.errors import DomainError
 from kit.secrets import derive
-from portal.identity.v1 import identity_pb2
 
 from . import oauth
 from .api import schemas
@@ -213,7 +213,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             version="1.0.0",
             path="/api",
             components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="OAuth2 access token")}
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", description="OAuth2 access token")
+                }
             ),
         ),
         state=State(state),

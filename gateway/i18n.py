@@ -70,17 +70,13 @@ REASON_MESSAGES: Mapping[str, str] = {
     "password.contains_email": N_("The password must not contain your e-mail address."),
     "password.too_common": N_("This password is too common. Choose one that is harder to guess."),
     "password.mismatch": N_("The passwords do not match."),
-    "totp.invalid": N_(
-        "The code is not correct. Enter the current 6-digit code from your authenticator app."
-    ),
+    "totp.invalid": N_("The code is not correct. Enter the current 6-digit code from your authenticator app."),
     "ean.length": N_("An EAN has exactly 18 digits."),
     "ean.prefix": N_("An EAN of a supply point in this country starts with %(prefix)s."),
     "ean.check_digit": N_("This EAN is not valid. Check it against your invoice."),
     "eic.format": N_("An EIC has 16 characters: digits, capital letters and hyphens."),
     "eic.check_char": N_("This EIC is not valid. Check it against your invoice."),
-    "bank_account.format": N_(
-        "Enter the account number as prefix-number/bank code, e.g. 19-2000145399/0800."
-    ),
+    "bank_account.format": N_("Enter the account number as prefix-number/bank code, e.g. 19-2000145399/0800."),
     "bank_account.checksum": N_("This account number is not valid. Check it again."),
     "bank_account.bank_code": N_("This bank code does not exist."),
     "iban.invalid": N_("This IBAN is not valid. Check it again."),

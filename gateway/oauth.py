@@ -6,10 +6,10 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post, route
 from litestar.response import Redirect
-
-from kit import context
 from portal.common.v1 import common_pb2
 from portal.identity.v1 import identity_pb2
+
+from kit import context
 
 from .services import Services
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from kit import authz, context
-from kit.errors import DomainError
 from portal.accounts.v1 import accounts_pb2
 from portal.identity.v1 import identity_pb2
+
+from kit import authz, context
+from kit.errors import DomainError
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -80,9 +82,7 @@ def call_context(
     client_address: str = "",
     request_id: str = "",
 ) -> context.CallContext:
-    base = context.CallContext(
-        tenant_id=tenant.id, locale=locale, client_address=client_address, channel="portal"
-    )
+    base = context.CallContext(tenant_id=tenant.id, locale=locale, client_address=client_address, channel="portal")
     if request_id:
         base = base.with_(request_id=request_id)
     if principal is None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from kit import rpc
-from kit.config import Settings
 from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
 from portal.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from portal.notifications.v1.notifications_pb2_grpc import NotificationsServiceStub
+
+from kit import rpc
+from kit.config import Settings
 
 
 class Services:

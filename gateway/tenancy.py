@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from kit import context
-from kit.errors import DomainError
 from portal.accounts.v1 import accounts_pb2
 from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
+
+from kit import context
+from kit.errors import DomainError
 
 # a brand's settings change rarely; a minute of staleness is the price of not asking on every request
 TTL_SECONDS = 60.0
@@ -33,9 +34,7 @@ class TenantResolver:
         else:
             try:
                 with context.bound(context.CallContext(subject_kind=context.ANONYMOUS)):
-                    tenant = (
-                        await self.accounts.GetTenantByHost(accounts_pb2.GetTenantByHostRequest(host=key))
-                    ).tenant
+                    tenant = (await self.accounts.GetTenantByHost(accounts_pb2.GetTenantByHostRequest(host=key))).tenant
             except DomainError as err:
                 if err.reason not in ("tenant.unknown_host", "host.invalid"):
                     raise

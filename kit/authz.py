@@ -63,9 +63,7 @@ _NEVER_DELEGATED = frozenset({ACCESS_MANAGE})
 
 # OAuth scope names (hyphens, the usual scope style) of the capabilities a third-party application may
 # be given; managing access is not among them, for the same reason it is never delegated
-SCOPE_CAPABILITIES: Mapping[str, str] = {
-    c.replace("_", "-"): c for c in ALL_CAPABILITIES if c not in _NEVER_DELEGATED
-}
+SCOPE_CAPABILITIES: Mapping[str, str] = {c.replace("_", "-"): c for c in ALL_CAPABILITIES if c not in _NEVER_DELEGATED}
 
 # contract type → the capabilities the tenant allows on supply points under such a contract
 PermissionMatrix = Mapping[str, frozenset[str]]
@@ -174,9 +172,7 @@ def visible_customer_numbers(grants: Iterable[Grant], now: datetime) -> frozense
     return frozenset(g.customer_number for g in grants if g.is_live(now))
 
 
-def visible_supply_point_ids(
-    grants: Iterable[Grant], customer_number: str, now: datetime
-) -> frozenset[str] | None:
+def visible_supply_point_ids(grants: Iterable[Grant], customer_number: str, now: datetime) -> frozenset[str] | None:
     """The supply points of `customer_number` the grants cover: None = all, empty = none."""
     ids: set[str] = set()
     found = False

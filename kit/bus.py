@@ -133,9 +133,7 @@ async def ensure_stream(js: JetStreamContext, service: str) -> None:
 
 
 class OutboxRelay:
-    def __init__(
-        self, db: Database, js: JetStreamContext, *, batch: int = 200, poll_seconds: float = 1.0
-    ) -> None:
+    def __init__(self, db: Database, js: JetStreamContext, *, batch: int = 200, poll_seconds: float = 1.0) -> None:
         self.db = db
         self.js = js
         self.service = db.service
@@ -202,9 +200,7 @@ class OutboxRelay:
                     await self.js.publish(row.subject, row.payload, headers=out, timeout=2)
             if rows:
                 await conn.execute(
-                    outbox.update()
-                    .where(outbox.c.id.in_([r.id for r in rows]))
-                    .values(published_at=sa.func.now())
+                    outbox.update().where(outbox.c.id.in_([r.id for r in rows])).values(published_at=sa.func.now())
                 )
             return len(rows)
 

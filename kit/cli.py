@@ -116,9 +116,7 @@ def up(data_dir: Path) -> int:
     try:
         database_url = pg.start() if pg else os.environ["PORTAL_DATABASE_URL"]
         nats_url = nats.start() if nats else os.environ["PORTAL_NATS_URL"]
-        specs, http_port = plan(
-            database_url=database_url, nats_url=nats_url, data_dir=data_dir, base_env=os.environ
-        )
+        specs, http_port = plan(database_url=database_url, nats_url=nats_url, data_dir=data_dir, base_env=os.environ)
         urls = [f"http://{host}:{http_port}/" for host in DEMO_HOSTS]
         state: dict[str, Any] = {
             "data_dir": str(data_dir),

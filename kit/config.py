@@ -79,9 +79,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         addrs = {
-            name: env[f"PORTAL_{name.upper()}_ADDR"]
-            for name in SERVICE_NAMES
-            if env.get(f"PORTAL_{name.upper()}_ADDR")
+            name: env[f"PORTAL_{name.upper()}_ADDR"] for name in SERVICE_NAMES if env.get(f"PORTAL_{name.upper()}_ADDR")
         }
         http_port = _int(env, "PORTAL_HTTP_PORT", 8000)
         return cls(

@@ -54,9 +54,7 @@ class CallContext:
 
     @classmethod
     def from_metadata(cls, metadata: Iterable[tuple[str, str | bytes]] | None) -> CallContext:
-        md: Mapping[str, str] = {
-            k: (v.decode() if isinstance(v, bytes) else v) for k, v in (metadata or ())
-        }
+        md: Mapping[str, str] = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in (metadata or ())}
 
         def get(key: str) -> str:
             return md.get(f"{_PREFIX}{key}", "")

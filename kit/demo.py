@@ -836,9 +836,7 @@ def _owner(slug: str, email: str, customer_number: str) -> UserGrant:
     )
 
 
-def _user(
-    slug: str, email: str, name: str, locale: str, *grants: UserGrant, staff_roles: tuple[str, ...] = ()
-) -> User:
+def _user(slug: str, email: str, name: str, locale: str, *grants: UserGrant, staff_roles: tuple[str, ...] = ()) -> User:
     return User(
         id=demo_id("user", slug, email),
         tenant_slug=slug,
@@ -871,9 +869,7 @@ def _users(points: list[SupplyPoint]) -> tuple[User, ...]:
         expires_at=datetime(2027, 12, 31, 23, 0, tzinfo=UTC),
     )
     return (
-        _user(
-            "volta", "jana@volta.example", "Jana Nováková", "cs", _owner("volta", "jana@volta.example", JANA)
-        ),
+        _user("volta", "jana@volta.example", "Jana Nováková", "cs", _owner("volta", "jana@volta.example", JANA)),
         _user(
             "volta",
             "firma@volta.example",
@@ -974,9 +970,7 @@ def contracts(tenant_slug: str | None = None, customer_number: str | None = None
     )
 
 
-def supply_points(
-    tenant_slug: str | None = None, customer_number: str | None = None
-) -> tuple[SupplyPoint, ...]:
+def supply_points(tenant_slug: str | None = None, customer_number: str | None = None) -> tuple[SupplyPoint, ...]:
     return tuple(
         p
         for p in _data().supply_points

@@ -121,9 +121,7 @@ def eic(value: str, field: str = "eic") -> str:
     return code
 
 
-def supply_point_identifier(
-    value: str, commodity: str, country: str = "CZ", field: str = "identifier"
-) -> str:
+def supply_point_identifier(value: str, commodity: str, country: str = "CZ", field: str = "identifier") -> str:
     """A supply point identifier for this commodity and country: EAN, or EIC with the right prefix."""
     if commodity not in COMMODITIES:
         raise InvalidIdentifier("commodity.invalid", "commodity")

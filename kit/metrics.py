@@ -11,6 +11,7 @@ RPC_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
+
 def serve(port: int) -> None:
     if port:
         start_http_server(port, addr="0.0.0.0")

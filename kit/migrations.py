@@ -89,9 +89,7 @@ def create_bus_tables() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("published_at", sa.DateTime(timezone=True)),
     )
-    op.create_index(
-        "outbox_unpublished", "outbox", ["created_at"], postgresql_where=sa.text("published_at IS NULL")
-    )
+    op.create_index("outbox_unpublished", "outbox", ["created_at"], postgresql_where=sa.text("published_at IS NULL"))
     enable_tenant_rls("outbox")
     op.create_table(
         "processed_events",

@@ -17,10 +17,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
-
-from kit import telemetry
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from kit import telemetry
 
 SPANS = InMemorySpanExporter()
 telemetry.setup("tests", extra=SimpleSpanProcessor(SPANS))
@@ -127,8 +127,6 @@ def spans() -> InMemorySpanExporter:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
-
-
 
 
 @dataclass

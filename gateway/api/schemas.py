@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import msgspec
-
 from portal.accounts.v1 import accounts_pb2
 
 

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from litestar import Controller, Request, get
 from litestar.params import Parameter
-
-from kit import context
 from portal.accounts.v1 import accounts_pb2
 from portal.common.v1 import common_pb2
+
+from kit import context
 
 from ..principal import Principal, call_context, granted_supply_points, require_supply_point
 from ..services import Services
@@ -51,9 +51,7 @@ class ApiV1(Controller):
         self, request: Request, principal: Principal, services: Services, customer_number: str
     ) -> schemas.Customer:
         with context.bound(_ctx(request, principal, customer_number)):
-            resp = await services.accounts.GetCustomer(
-                accounts_pb2.GetCustomerRequest(customer_number=customer_number)
-            )
+            resp = await services.accounts.GetCustomer(accounts_pb2.GetCustomerRequest(customer_number=customer_number))
         return schemas.customer(resp.customer)
 
     @get(

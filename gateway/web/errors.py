@@ -25,9 +25,7 @@ def page(request: Request, status: int, reason: str, *, retry_after: int | None 
     message = i18n.reason_message(reason, page_ctx.locale, seconds=retry_after or 0) if reason else ""
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     # the template words its title by the status, so it goes into the context as well as onto the response
-    html = i18n.render(
-        render.ENV, "error.html", page_ctx.locale, page=page_ctx, status=status, message=message
-    )
+    html = i18n.render(render.ENV, "error.html", page_ctx.locale, page=page_ctx, status=status, message=message)
     return Response(html, status_code=status, media_type="text/html", headers=headers)
 
 

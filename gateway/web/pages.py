@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect
-
-from kit import authz, context
-from kit.errors import DomainError
 from portal.accounts.v1 import accounts_pb2
 from portal.common.v1 import common_pb2
 from portal.identity.v1 import identity_pb2
+
+from kit import authz, context
+from kit.errors import DomainError
 
 from .. import i18n
 from ..principal import Principal, call_context, granted_supply_points, require_supply_point
@@ -39,10 +39,7 @@ def safe_next(target: str | None, default: str = views.PATHS["dashboard"]) -> st
 
 async def form(request: Request) -> dict[str, str]:
     data = await request.form()
-    return {
-        k: (v[: MAX_NEXT if k == "next" else MAX_FIELD] if isinstance(v, str) else "")
-        for k, v in data.items()
-    }
+    return {k: (v[: MAX_NEXT if k == "next" else MAX_FIELD] if isinstance(v, str) else "") for k, v in data.items()}
 
 
 def client_address(request: Request) -> str:
@@ -76,7 +73,9 @@ def ctx(request: Request, principal: Principal | None, customer_number: str = ""
     )
 
 
-async def customer_choices(request: Request, services: Services, principal: Principal) -> tuple[views.CustomerChoice, ...]:
+async def customer_choices(
+    request: Request, services: Services, principal: Principal
+) -> tuple[views.CustomerChoice, ...]:
     if len(principal.customer_numbers) < 2:
         return tuple(views.CustomerChoice(n, "") for n in principal.customer_numbers)
     with context.bound(ctx(request, principal)):
@@ -86,9 +85,7 @@ async def customer_choices(request: Request, services: Services, principal: Prin
     return tuple(views.CustomerChoice(c.customer_number, c.name) for c in resp.customers)
 
 
-async def customer_page(
-    request: Request, services: Services, principal: Principal, nav_active: str
-) -> views.Page:
+async def customer_page(request: Request, services: Services, principal: Principal, nav_active: str) -> views.Page:
     return render.page(
         request, principal, nav_active=nav_active, customers=await customer_choices(request, services, principal)
     )
@@ -141,7 +138,12 @@ async def set_locale(request: Request) -> Response:
 @get("/login", name="login")
 async def login_form(request: Request, next: str = "") -> Response:
     return render.html(
-        request, "login.html", render.page(request, None), errors=views.NO_ERRORS, values={}, step="password",
+        request,
+        "login.html",
+        render.page(request, None),
+        errors=views.NO_ERRORS,
+        values={},
+        step="password",
         next=safe_next(next),
     )
 
@@ -162,13 +164,21 @@ async def login(request: Request, services: Services) -> Response:
             )
         if result.outcome == "totp_required":
             request.session["login_ticket"] = result.session_id
-            return render.html(request, "login.html", page_ctx, errors=views.NO_ERRORS, values={}, step="totp", next=nxt)
+            return render.html(
+                request, "login.html", page_ctx, errors=views.NO_ERRORS, values={}, step="totp", next=nxt
+            )
         await session.sign_in(request, services, result.session_id)
     except DomainError as err:
         status = 429 if err.reason == "throttled" else 400
         return render.html(
-            request, "login.html", page_ctx, status=status, errors=render.form_errors(page_ctx, err),
-            values={"email": data.get("email", "")}, step="password", next=nxt,
+            request,
+            "login.html",
+            page_ctx,
+            status=status,
+            errors=render.form_errors(page_ctx, err),
+            values={"email": data.get("email", "")},
+            step="password",
+            next=nxt,
         )
     return Redirect(path=nxt)
 
@@ -194,8 +204,14 @@ async def login_totp(request: Request, services: Services) -> Response:
         await session.sign_in(request, services, result.session_id)
     except DomainError as err:
         return render.html(
-            request, "login.html", page_ctx, status=400, errors=render.form_errors(page_ctx, err, "code"),
-            values={}, step="totp" if ticket else "password", next=nxt,
+            request,
+            "login.html",
+            page_ctx,
+            status=400,
+            errors=render.form_errors(page_ctx, err, "code"),
+            values={},
+            step="totp" if ticket else "password",
+            next=nxt,
         )
     return Redirect(path=nxt)
 
@@ -270,7 +286,12 @@ async def verify_email(request: Request, services: Services, token: str = "") ->
 @get("/password-reset", name="password_reset_request")
 async def password_reset_form(request: Request) -> Response:
     return render.html(
-        request, "password_reset_request.html", render.page(request, None), errors=views.NO_ERRORS, values={}, sent=False
+        request,
+        "password_reset_request.html",
+        render.page(request, None),
+        errors=views.NO_ERRORS,
+        values={},
+        sent=False,
     )
 
 
@@ -287,12 +308,21 @@ async def password_reset_request(request: Request, services: Services) -> Respon
             )
     except DomainError as err:
         return render.html(
-            request, "password_reset_request.html", page_ctx, status=429 if err.reason == "throttled" else 400,
-            errors=render.form_errors(page_ctx, err, "email"), values={"email": data.get("email", "")}, sent=False,
+            request,
+            "password_reset_request.html",
+            page_ctx,
+            status=429 if err.reason == "throttled" else 400,
+            errors=render.form_errors(page_ctx, err, "email"),
+            values={"email": data.get("email", "")},
+            sent=False,
         )
     return render.html(
-        request, "password_reset_request.html", page_ctx, errors=views.NO_ERRORS,
-        values={"email": data.get("email", "")}, sent=True,
+        request,
+        "password_reset_request.html",
+        page_ctx,
+        errors=views.NO_ERRORS,
+        values={"email": data.get("email", "")},
+        sent=True,
     )
 
 
@@ -342,7 +372,9 @@ async def dashboard(request: Request, services: Services) -> Response:
         return Redirect(path=views.PATHS["profile"])
     call = ctx(request, principal, number)
     with context.bound(call):
-        customer = (await services.accounts.GetCustomer(accounts_pb2.GetCustomerRequest(customer_number=number))).customer
+        customer = (
+            await services.accounts.GetCustomer(accounts_pb2.GetCustomerRequest(customer_number=number))
+        ).customer
         points = await services.accounts.ListSupplyPoints(
             accounts_pb2.ListSupplyPointsRequest(
                 customer_numbers=[number],
@@ -373,7 +405,9 @@ async def dashboard(request: Request, services: Services) -> Response:
         capabilities=call.capabilities,
         actions=SERVED_ACTIONS,
     )
-    return render.html(request, "dashboard.html", await customer_page(request, services, principal, "dashboard"), view=view)
+    return render.html(
+        request, "dashboard.html", await customer_page(request, services, principal, "dashboard"), view=view
+    )
 
 
 @get("/supply-points", name="supply_points")
@@ -396,13 +430,13 @@ async def supply_points(
     start = max(1, start)
     query = {"q": q, "commodity": commodity}
     next_href = (
-        views.PATHS["supply_points"] + "?" + urlencode({**query, "page": resp.page.next_page_token, "start": start + PAGE_SIZE})
+        views.PATHS["supply_points"]
+        + "?"
+        + urlencode({**query, "page": resp.page.next_page_token, "start": start + PAGE_SIZE})
         if resp.page.next_page_token
         else None
     )
-    prev_href = (
-        views.PATHS["supply_points"] + "?" + urlencode(query) if page else None
-    )
+    prev_href = views.PATHS["supply_points"] + "?" + urlencode(query) if page else None
     view = views.SupplyPointListView(
         rows=tuple(row(p) for p in resp.supply_points),
         total=resp.page.total_size,
@@ -425,7 +459,9 @@ async def supply_point(request: Request, services: Services, supply_point_id: st
     require_supply_point(principal, number, supply_point_id)
     with context.bound(call):
         p = (
-            await services.accounts.GetSupplyPoint(accounts_pb2.GetSupplyPointRequest(supply_point_id=supply_point_id[:64]))
+            await services.accounts.GetSupplyPoint(
+                accounts_pb2.GetSupplyPointRequest(supply_point_id=supply_point_id[:64])
+            )
         ).supply_point
     contract = None
     capabilities = set(call.capabilities)
@@ -508,9 +544,7 @@ async def _profile_change(request: Request, services: Services, call: Any, succe
         with context.bound(ctx(request, principal)):
             await call(await form(request))
     except DomainError as err:
-        return await _profile(
-            request, services, principal, errors=render.form_errors(page_ctx, err, field), status=400
-        )
+        return await _profile(request, services, principal, errors=render.form_errors(page_ctx, err, field), status=400)
     principal = await signed_in(request, services)
     return await _profile(request, services, principal, flash=i18n.gettext(success, page_ctx.locale))
 
@@ -526,7 +560,9 @@ async def change_password(request: Request, services: Services) -> Response:
             )
         )
 
-    return await _profile_change(request, services, call, views.N_("Your password has been changed."), "current_password")
+    return await _profile_change(
+        request, services, call, views.N_("Your password has been changed."), "current_password"
+    )
 
 
 @post("/profile/email", name="profile_email")
@@ -556,7 +592,9 @@ async def begin_totp(request: Request, services: Services) -> Response:
 @post("/profile/totp/confirm", name="profile_totp_confirm")
 async def confirm_totp(request: Request, services: Services) -> Response:
     async def call(data: dict[str, str]) -> None:
-        await services.identity.ConfirmTotpEnrollment(identity_pb2.ConfirmTotpEnrollmentRequest(code=data.get("code", "")))
+        await services.identity.ConfirmTotpEnrollment(
+            identity_pb2.ConfirmTotpEnrollmentRequest(code=data.get("code", ""))
+        )
 
     return await _profile_change(request, services, call, views.N_("Two-step verification is on."), "code")
 
@@ -564,15 +602,34 @@ async def confirm_totp(request: Request, services: Services) -> Response:
 @post("/profile/totp/disable", name="profile_totp_disable")
 async def disable_totp(request: Request, services: Services) -> Response:
     async def call(data: dict[str, str]) -> None:
-        await services.identity.DisableTotp(
-            identity_pb2.DisableTotpRequest(code=data.get("disable_code", ""))
-        )
+        await services.identity.DisableTotp(identity_pb2.DisableTotpRequest(code=data.get("disable_code", "")))
 
     return await _profile_change(request, services, call, views.N_("Two-step verification is off."), "disable_code")
 
 
 ROUTES = [
-    landing, theme, set_locale, login_form, login, login_totp, logout, register_form, register, verify_email,
-    password_reset_form, password_reset_request, password_reset_new, password_reset, switch_customer, dashboard,
-    supply_points, supply_point, profile, change_password, change_email, begin_totp, confirm_totp, disable_totp,
+    landing,
+    theme,
+    set_locale,
+    login_form,
+    login,
+    login_totp,
+    logout,
+    register_form,
+    register,
+    verify_email,
+    password_reset_form,
+    password_reset_request,
+    password_reset_new,
+    password_reset,
+    switch_customer,
+    dashboard,
+    supply_points,
+    supply_point,
+    profile,
+    change_password,
+    change_email,
+    begin_totp,
+    confirm_totp,
+    disable_totp,
 ]

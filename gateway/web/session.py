@@ -13,11 +13,11 @@ import secrets
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from litestar import Request
+from portal.common.v1 import common_pb2
+from portal.identity.v1 import identity_pb2
 
 from kit import context
 from kit.errors import DomainError
-from portal.common.v1 import common_pb2
-from portal.identity.v1 import identity_pb2
 
 from ..principal import Principal, principal_of
 from ..services import Services

@@ -255,9 +255,7 @@ def validate_contact(email: str, phone: str) -> tuple[str, str]:
     )
 
 
-def validate_address(
-    *, street: str, house_number: str, city: str, postal_code: str, country: str
-) -> dict[str, str]:
+def validate_address(*, street: str, house_number: str, city: str, postal_code: str, country: str) -> dict[str, str]:
     """A postal address (mailing address changes), normalised; shaped like `common.v1.Address`."""
     country = country.strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", country):

@@ -8,15 +8,15 @@ from typing import Any
 import grpc
 import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
+from portal.accounts.v1 import accounts_pb2 as pb
+from portal.accounts.v1 import accounts_pb2_grpc
+from portal.common.v1 import common_pb2
+from portal.events.v1 import accounts_pb2 as events
 
 from kit import audit, bus, context, guard
 from kit.authz import CONTACT_WRITE, CONTRACTS_READ, SUPPLY_POINTS_READ
 from kit.db import Database
 from kit.errors import DomainError
-from portal.accounts.v1 import accounts_pb2 as pb
-from portal.accounts.v1 import accounts_pb2_grpc
-from portal.common.v1 import common_pb2
-from portal.events.v1 import accounts_pb2 as events
 
 from . import domain, store
 
@@ -139,9 +139,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             raise DomainError("not_found")
         return pb.GetTenantResponse(tenant=tenant_pb(row))
 
-    async def VerifyOwnershipProof(
-        self, request: pb.VerifyOwnershipProofRequest, rpc: grpc.aio.ServicerContext
-    ) -> Any:
+    async def VerifyOwnershipProof(self, request: pb.VerifyOwnershipProofRequest, rpc: grpc.aio.ServicerContext) -> Any:
         async with self.db.tenant() as conn:
             row = await store.customer(conn, request.customer_number.strip())
         proof = request.WhichOneof("proof")
@@ -233,9 +231,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         guard.capability(CONTRACTS_READ, policy.get(row.contract_type, frozenset()))
         return pb.GetContractResponse(contract=contract_pb(row, contract_id=row.id, number=row.number))
 
-    async def GetPermissionMatrix(
-        self, request: pb.GetPermissionMatrixRequest, rpc: grpc.aio.ServicerContext
-    ) -> Any:
+    async def GetPermissionMatrix(self, request: pb.GetPermissionMatrixRequest, rpc: grpc.aio.ServicerContext) -> Any:
         async with self.db.tenant() as conn:
             policy = await store.matrix(conn)
         return pb.GetPermissionMatrixResponse(
@@ -274,4 +270,3 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             )
             after = await store.customer(conn, number)
         return pb.ChangeContactResponse(customer=customer_pb(after))
-

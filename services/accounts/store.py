@@ -135,9 +135,9 @@ def _customers_query(conn: AsyncConnection) -> sa.Select:
         .where(contracts.c.customer_number == customers.c.customer_number)
         .scalar_subquery()
     )
-    return sa.select(
-        customers, sp_count.label("supply_point_count"), contract_count.label("contract_count")
-    ).where(scoped(conn, customers))
+    return sa.select(customers, sp_count.label("supply_point_count"), contract_count.label("contract_count")).where(
+        scoped(conn, customers)
+    )
 
 
 @dataclass(frozen=True)
@@ -239,4 +239,3 @@ async def update_contact(conn: AsyncConnection, number: str, email: str, phone: 
         .where(customers.c.customer_number == number, scoped(conn, customers))
         .values(email=email, phone=phone)
     )
-

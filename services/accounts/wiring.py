@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from portal.accounts.v1 import accounts_pb2, accounts_pb2_grpc
+
 from kit.secrets import derive
 from kit.service import Runtime, ServiceSpec, Wiring
-from portal.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 
 from . import events, seed
 from .server import AccountsServicer

@@ -218,9 +218,7 @@ def new_totp_secret() -> str:
 
 def provisioning_uri(secret: str, email: str, issuer: str) -> str:
     """The otpauth:// URI an authenticator app reads from a QR code."""
-    return pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_PERIOD).provisioning_uri(
-        name=email, issuer_name=issuer
-    )
+    return pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_PERIOD).provisioning_uri(name=email, issuer_name=issuer)
 
 
 def totp_step(now: datetime) -> int:

@@ -691,9 +691,7 @@ class _OpenIDCode(OpenIDCode):
 
 
 def user_info(user: User, scope: str) -> UserInfo:
-    claims = UserInfo(
-        sub=str(user.id), email=user.email, email_verified=user.email_verified, locale=user.locale
-    )
+    claims = UserInfo(sub=str(user.id), email=user.email, email_verified=user.email_verified, locale=user.locale)
     return claims.filter(scope)
 
 

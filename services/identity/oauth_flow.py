@@ -12,11 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from portal.common.v1 import common_pb2
+from portal.identity.v1 import identity_pb2 as pb
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit.db import bound_tenant, scoped
-from portal.common.v1 import common_pb2
-from portal.identity.v1 import identity_pb2 as pb
 
 from . import domain, oauth, store
 
@@ -167,9 +167,7 @@ class OAuthFlow:
             return tuple(r.private_jwk for r in rows)
         key = oauth.new_signing_key()
         await conn.execute(
-            k.insert().values(
-                kid=key["kid"], tenant_id=uuid.UUID(bound_tenant(conn)), private_jwk=key, created_at=now
-            )
+            k.insert().values(kid=key["kid"], tenant_id=uuid.UUID(bound_tenant(conn)), private_jwk=key, created_at=now)
         )
         return (key,)
 
@@ -259,7 +257,5 @@ class OAuthFlow:
     async def revoke_user_tokens(self, conn: AsyncConnection, user_id: uuid.UUID, now: datetime) -> None:
         t = store.oauth_tokens
         await conn.execute(
-            t.update()
-            .where(t.c.user_id == user_id, t.c.revoked_at.is_(None), scoped(conn, t))
-            .values(revoked_at=now)
+            t.update().where(t.c.user_id == user_id, t.c.revoked_at.is_(None), scoped(conn, t)).values(revoked_at=now)
         )

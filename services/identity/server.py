@@ -8,6 +8,11 @@ from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
+from portal.accounts.v1 import accounts_pb2
+from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
+from portal.events.v1 import identity_pb2 as events
+from portal.identity.v1 import identity_pb2 as pb
+from portal.identity.v1 import identity_pb2_grpc
 
 from kit import audit, bus, context
 from kit.db import Database
@@ -15,11 +20,6 @@ from kit.errors import DomainError
 from kit.identifiers import InvalidIdentifier
 from kit.identifiers import customer_number as valid_customer_number
 from kit.identifiers import email as valid_email
-from portal.accounts.v1 import accounts_pb2
-from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
-from portal.events.v1 import identity_pb2 as events
-from portal.identity.v1 import identity_pb2 as pb
-from portal.identity.v1 import identity_pb2_grpc
 
 from . import domain, store
 from .oauth_flow import OAuthFlow
@@ -96,9 +96,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     async def _throttled(self, conn: Any, keys: list[str], now: datetime) -> None:
         rows = await store.throttle_rows(conn, keys)
-        waits = [
-            domain.retry_after(domain.Throttle(r.failures, r.last_failure_at), now) for r in rows.values()
-        ]
+        waits = [domain.retry_after(domain.Throttle(r.failures, r.last_failure_at), now) for r in rows.values()]
         wait = max(waits, default=0)
         if wait > 0:
             raise DomainError("throttled", retry_after=wait)
@@ -158,7 +156,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             )
             expires = now + domain.EMAIL_VERIFICATION_TTL
             await store.insert_link_token(conn, domain.token_hash(token), user_id, VERIFY_PURPOSE, expires)
-            await audit.record(conn, "user", str(user_id), "registered", None, {"email": email, "customer_number": number})
+            await audit.record(
+                conn, "user", str(user_id), "registered", None, {"email": email, "customer_number": number}
+            )
             await bus.emit(
                 conn,
                 self.db.service,
@@ -306,9 +306,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             )
         return pb.ChangePasswordResponse()
 
-    async def RequestPasswordReset(
-        self, request: pb.RequestPasswordResetRequest, rpc: grpc.aio.ServicerContext
-    ) -> Any:
+    async def RequestPasswordReset(self, request: pb.RequestPasswordResetRequest, rpc: grpc.aio.ServicerContext) -> Any:
         """Answers the same whether or not the e-mail has a login, so it cannot be used to find accounts."""
         now = datetime.now(UTC)
         email = domain.normalise_email(request.email)
@@ -371,7 +369,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                 await store.update_user(conn, user_id, email=new_email, email_verified_at=None)
                 expires = now + domain.EMAIL_VERIFICATION_TTL
                 await store.insert_link_token(conn, domain.token_hash(token), user_id, VERIFY_PURPOSE, expires)
-                await audit.record(conn, "user", str(user_id), "email.changed", {"email": user.email}, {"email": new_email})
+                await audit.record(
+                    conn, "user", str(user_id), "email.changed", {"email": user.email}, {"email": new_email}
+                )
                 await bus.emit(
                     conn,
                     self.db.service,
@@ -383,9 +383,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     # --- second factor ---------------------------------------------------------------------------
 
-    async def BeginTotpEnrollment(
-        self, request: pb.BeginTotpEnrollmentRequest, rpc: grpc.aio.ServicerContext
-    ) -> Any:
+    async def BeginTotpEnrollment(self, request: pb.BeginTotpEnrollmentRequest, rpc: grpc.aio.ServicerContext) -> Any:
         user_id = self._me()
         secret = domain.new_totp_secret()
         async with self.db.tenant() as conn:
@@ -438,9 +436,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def HandleOAuth(self, request: pb.HandleOAuthRequest, rpc: grpc.aio.ServicerContext) -> Any:
         return pb.HandleOAuthResponse(http=await self.oauth.handle(request))
 
-    async def ResolveAccessToken(
-        self, request: pb.ResolveAccessTokenRequest, rpc: grpc.aio.ServicerContext
-    ) -> Any:
+    async def ResolveAccessToken(self, request: pb.ResolveAccessTokenRequest, rpc: grpc.aio.ServicerContext) -> Any:
         now = datetime.now(UTC)
         async with self.db.tenant() as conn:
             token = await self.oauth.active_token(conn, request.access_token, now)

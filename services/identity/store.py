@@ -313,4 +313,3 @@ async def end_user_sessions(conn: AsyncConnection, user_id: uuid.UUID, now: date
         .where(scoped(conn, login_sessions))
         .values(ended_at=now)
     )
-

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
+from portal.identity.v1 import identity_pb2, identity_pb2_grpc
+
 from kit import rpc
 from kit.secrets import derive
 from kit.service import Runtime, ServiceSpec, Wiring
-from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
-from portal.identity.v1 import identity_pb2, identity_pb2_grpc
 
 from . import events, seed
 from .oauth_flow import OAuthFlow

@@ -93,9 +93,7 @@ def render(
     time_zone: str = "UTC",
 ) -> Message:
     subject, body = TEMPLATES[template][locale]
-    expires = (
-        format_datetime(expires_at.astimezone(ZoneInfo(time_zone)), "short", locale=locale) if expires_at else ""
-    )
+    expires = format_datetime(expires_at.astimezone(ZoneInfo(time_zone)), "short", locale=locale) if expires_at else ""
     fields = {"brand": brand, "link": link, "expires": expires}
     return Message(subject=subject.format(**fields), body=body.format(**fields))
 

@@ -7,11 +7,11 @@ from datetime import UTC
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from portal.events.v1 import identity_pb2 as identity_events
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit.bus import EventMeta, Subscription
 from kit.config import Settings
-from portal.events.v1 import identity_pb2 as identity_events
 
 from . import domain, store
 from .tenants import TenantDirectory
@@ -62,13 +62,23 @@ def subscriptions(settings: Settings, tenants: TenantDirectory, wake: Callable[[
 
     async def on_verification(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
         await queue_email(
-            conn, meta, template="email_verification", to=e.email, locale=e.locale, token=e.token,
+            conn,
+            meta,
+            template="email_verification",
+            to=e.email,
+            locale=e.locale,
+            token=e.token,
             expires_at=e.expires_at,
         )
 
     async def on_reset(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
         await queue_email(
-            conn, meta, template="password_reset", to=e.email, locale=e.locale, token=e.token,
+            conn,
+            meta,
+            template="password_reset",
+            to=e.email,
+            locale=e.locale,
+            token=e.token,
             expires_at=e.expires_at,
         )
 

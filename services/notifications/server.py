@@ -6,12 +6,12 @@ from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
+from portal.notifications.v1 import notifications_pb2 as pb
+from portal.notifications.v1 import notifications_pb2_grpc
 
 from kit import context
 from kit.db import Database
 from kit.errors import DomainError
-from portal.notifications.v1 import notifications_pb2 as pb
-from portal.notifications.v1 import notifications_pb2_grpc
 
 from . import store
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from kit import context
 from portal.accounts.v1 import accounts_pb2, accounts_pb2_grpc
+
+from kit import context
 
 TTL_SECONDS = 300.0
 

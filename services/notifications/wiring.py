@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kit import rpc
-from kit.service import Runtime, ServiceSpec, Wiring
 from portal.accounts.v1 import accounts_pb2_grpc
 from portal.notifications.v1 import notifications_pb2, notifications_pb2_grpc
+
+from kit import rpc
+from kit.service import Runtime, ServiceSpec, Wiring
 
 from . import events
 from .server import NotificationsServicer

@@ -156,8 +156,7 @@ async def facts(page: Page, scope: str) -> dict[str, str]:
     """The term → description pairs of the description lists under `scope`, as they read on screen."""
     return await page.eval_on_selector_all(
         f"{scope} dt",
-        "els => Object.fromEntries(els.map(dt => [dt.innerText.trim(), "
-        "dt.nextElementSibling.innerText.trim()]))",
+        "els => Object.fromEntries(els.map(dt => [dt.innerText.trim(), dt.nextElementSibling.innerText.trim()]))",
     )
 
 

@@ -33,9 +33,7 @@ RESPONSES: list[httpx.Response] = []
 def no_server_errors() -> Iterator[None]:
     RESPONSES.clear()
     yield
-    failed = [
-        f"{r.request.method} {r.request.url.path}: {r.status_code}" for r in RESPONSES if r.status_code >= 500
-    ]
+    failed = [f"{r.request.method} {r.request.url.path}: {r.status_code}" for r in RESPONSES if r.status_code >= 500]
     assert not failed, f"server errors: {failed}"
 
 
@@ -68,9 +66,7 @@ async def identity(stack, sql: str, **params: object):
 
 
 async def users_named(stack, email: str) -> int:
-    return (
-        await identity(stack, "SELECT count(*) FROM users WHERE lower(email) = lower(:e)", e=email)
-    ).scalar()
+    return (await identity(stack, "SELECT count(*) FROM users WHERE lower(email) = lower(:e)", e=email)).scalar()
 
 
 def registration(**changes: str) -> dict[str, str]:
@@ -117,9 +113,7 @@ async def register(c: httpx.AsyncClient, form: dict[str, str]) -> httpx.Response
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
-async def test_a_malformed_registration_field_gets_its_message_and_creates_nothing(
-    stack, changes, reason, params
-):
+async def test_a_malformed_registration_field_gets_its_message_and_creates_nothing(stack, changes, reason, params):
     form = registration(**changes)
     async with client(stack, VOLTA, "127.0.1.1") as c:
         resp = await register(c, form)
@@ -224,9 +218,7 @@ async def test_expired_and_replayed_links_are_refused_and_change_nothing(stack, 
         reset = await link_from(mailbox, email, "/password-reset/new", seen)
 
         async def password_hash() -> str:
-            return (
-                await identity(stack, "SELECT password_hash FROM users WHERE email = :e", e=email)
-            ).scalar()
+            return (await identity(stack, "SELECT password_hash FROM users WHERE email = :e", e=email)).scalar()
 
         async def reset_to(password: str) -> httpx.Response:
             page = await c.get("/password-reset/new", params={"token": reset})
@@ -394,9 +386,7 @@ async def cli_token(stack) -> str:
         ("/profile/email", {"email_password": demo.DEMO_PASSWORD, "new_email": "jina@example.cz"}, True),
     ],
 )
-async def test_a_form_without_its_csrf_token_gets_a_translated_403_and_changes_nothing(
-    stack, path, form, signed_in
-):
+async def test_a_form_without_its_csrf_token_gets_a_translated_403_and_changes_nothing(stack, path, form, signed_in):
     async with client(stack, VOLTA, "127.0.1.8") as c:
         if signed_in:
             assert (await sign_in(c, "jana@volta.example")).status_code in (302, 303)

@@ -44,9 +44,7 @@ from .browser import (
 CHROMIUM = chromium()
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM, reason="no Chromium binary (set PORTAL_CHROMIUM or install Debian's chromium)"
-    ),
+    pytest.mark.skipif(not CHROMIUM, reason="no Chromium binary (set PORTAL_CHROMIUM or install Debian's chromium)"),
 ]
 
 SLUGS = ("volta", "esco", "balkan")
@@ -71,15 +69,9 @@ class Registration:
 
 
 REGISTRATIONS = {
-    "volta": Registration(
-        "volta", demo.SVOBODA, "bg", "invoice", "svoboda.browser@example.cz", "Kvetinova-Louka-78"
-    ),
-    "esco": Registration(
-        "esco", demo.MLYNY, "en", "code", "mlyny.browser@example.cz", "Mlynske-Kolo-Browser-26"
-    ),
-    "balkan": Registration(
-        "balkan", demo.MARIA, "cs", "invoice", "maria.browser@example.bg", "Rozova-Dolina-2026"
-    ),
+    "volta": Registration("volta", demo.SVOBODA, "bg", "invoice", "svoboda.browser@example.cz", "Kvetinova-Louka-78"),
+    "esco": Registration("esco", demo.MLYNY, "en", "code", "mlyny.browser@example.cz", "Mlynske-Kolo-Browser-26"),
+    "balkan": Registration("balkan", demo.MARIA, "cs", "invoice", "maria.browser@example.bg", "Rozova-Dolina-2026"),
 }
 WITHOUT_LOGIN = tuple((r.slug, r.customer_number) for r in REGISTRATIONS.values())
 
@@ -209,9 +201,7 @@ async def see_overview_and_supply_points(page, slug: str, customer_number: str) 
 # --- registration -------------------------------------------------------------------------------------------
 
 
-async def fill_registration(
-    page, reg: Registration, *, code: str = "", invoice: tuple[str, str] = ("", "")
-) -> None:
+async def fill_registration(page, reg: Registration, *, code: str = "", invoice: tuple[str, str] = ("", "")) -> None:
     loc = await lang(page)
     brand = demo.tenant(reg.slug)
     await fill(page, t("Customer number", loc), reg.customer_number)
@@ -236,9 +226,7 @@ def amount_as_typed(amount: str, locale: str) -> str:
 
 
 async def users_named(stack, email: str) -> int:
-    return (
-        await _identity_sql(stack, "SELECT count(*) FROM users WHERE lower(email) = lower(:e)", e=email)
-    ).scalar()
+    return (await _identity_sql(stack, "SELECT count(*) FROM users WHERE lower(email) = lower(:e)", e=email)).scalar()
 
 
 async def register_and_confirm(page, stack, mailbox, reg: Registration, *, wrong_first: bool) -> None:
@@ -314,9 +302,7 @@ async def test_a_customer_registers_with_a_proof_confirms_by_email_and_signs_in(
 # --- every brand in every language it offers ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("slug", "locale"), [(slug, loc) for slug in SLUGS for loc in demo.tenant(slug).locales]
-)
+@pytest.mark.parametrize(("slug", "locale"), [(slug, loc) for slug in SLUGS for loc in demo.tenant(slug).locales])
 async def test_a_customer_signs_in_and_sees_the_supply_points_in_each_language(tab, stack, slug, locale):
     page = tab.page
     await open_brand(page, stack, slug)

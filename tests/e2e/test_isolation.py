@@ -246,15 +246,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/profile"): Row(get("/profile"), LOGIN, 200),
     ("POST", "/profile/password"): Row(
-        post(
-            "/profile/password", current_password="x", new_password=NEW_PASSWORD, new_password_confirm="other"
-        ),
+        post("/profile/password", current_password="x", new_password=NEW_PASSWORD, new_password_confirm="other"),
         LOGIN,
         400,
     ),
-    ("POST", "/profile/email"): Row(
-        post("/profile/email", email_password="x", new_email="not-an-address"), LOGIN, 400
-    ),
+    ("POST", "/profile/email"): Row(post("/profile/email", email_password="x", new_email="not-an-address"), LOGIN, 400),
     ("POST", "/profile/totp"): Row(post("/profile/totp"), LOGIN, 200),
     ("POST", "/profile/totp/confirm"): Row(post("/profile/totp/confirm", code="abcdef"), LOGIN, 400),
     ("POST", "/profile/totp/disable"): Row(post("/profile/totp/disable", disable_code="abcdef"), LOGIN, 400),
@@ -351,9 +347,7 @@ async def test_isolation_matrix(stack, monkeypatch, brand, app_filter):
     own = await with_tokens(stack, view.own)
     others = tuple([await with_tokens(stack, o) for o in view.others])
     # the own customer number with a supply point of someone else
-    mixed = tuple(
-        dataclasses.replace(o, customer_number=own.customer_number) for o in (view.neighbour, *others)
-    )
+    mixed = tuple(dataclasses.replace(o, customer_number=own.customer_number) for o in (view.neighbour, *others))
     # an anonymous caller tries the signed-in customer's ids
     anonymous = dataclasses.replace(own, access_token="", refresh_token="")
     host = own.host
@@ -449,8 +443,6 @@ async def test_a_delegate_sees_only_the_supply_points_granted(stack):
         assert (await sign_in(web, accountant.email)).status_code in (302, 303)
         page = await web.get("/supply-points", params={"q": withheld[0].identifier})
         assert page.status_code == 200
-        assert_nothing_of(
-            page, dataclasses.replace(delegate_view, secrets=(withheld[0].identifier,)), "search"
-        )
+        assert_nothing_of(page, dataclasses.replace(delegate_view, secrets=(withheld[0].identifier,)), "search")
         check(await web.get(f"/supply-points/{withheld[0].id}"), 404, "withheld supply point page")
         assert (await web.get(f"/supply-points/{granted[0].id}")).status_code == 200

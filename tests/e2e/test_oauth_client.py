@@ -27,9 +27,7 @@ def at_hash(access_token: str) -> str:
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
-async def code_flow(
-    stack, client, meta: dict, *, nonce: str | None = None, verifier: str | None = None, **params
-):
+async def code_flow(stack, client, meta: dict, *, nonce: str | None = None, verifier: str | None = None, **params):
     """Signs Jana in and returns (verifier, the redirect the browser was sent to)."""
     verifier = verifier or secrets.token_urlsafe(48)
     url, state = client.create_authorization_url(
@@ -63,9 +61,7 @@ async def test_code_flow_with_pkce_id_token_userinfo_and_api_calls(stack):
         assert token["token_type"].lower() == "bearer" and token["refresh_token"]
 
         keys = KeySet.import_key_set((await get_public(client, meta["jwks_uri"])).json())
-        id_token = jwt.decode(
-            token["id_token"], keys, algorithms=meta["id_token_signing_alg_values_supported"]
-        )
+        id_token = jwt.decode(token["id_token"], keys, algorithms=meta["id_token_signing_alg_values_supported"])
         jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": issuer},
             aud={"essential": True, "value": demo.CLI_CLIENT_ID},
@@ -95,9 +91,7 @@ async def test_refresh_rotates_and_a_reused_refresh_token_ends_the_family(stack)
         meta = await discover(client)
         client.token = await cli_tokens(stack, HOST, JANA)
         first = dict(client.token)
-        second = dict(
-            await client.refresh_token(meta["token_endpoint"], refresh_token=first["refresh_token"])
-        )
+        second = dict(await client.refresh_token(meta["token_endpoint"], refresh_token=first["refresh_token"]))
         assert second["refresh_token"] != first["refresh_token"]
         assert second["access_token"] != first["access_token"]
         assert (await client.get("/api/v1/me")).status_code == 200
@@ -157,9 +151,7 @@ async def test_a_code_is_good_for_one_exchange_only(stack):
         )
         assert token["access_token"]
         with pytest.raises(OAuthError) as err:
-            await client.fetch_token(
-                meta["token_endpoint"], authorization_response=location, code_verifier=verifier
-            )
+            await client.fetch_token(meta["token_endpoint"], authorization_response=location, code_verifier=verifier)
         assert err.value.error == "invalid_grant"
 
 

@@ -77,9 +77,7 @@ def test_placeholders_match(catalog) -> None:
         for s in strings:
             assert _placeholders(s) == expected, f"{catalog.locale}: {message.id!r} → {s!r}"
         # markup inside a message must survive translation unchanged
-        assert re.findall(r"<[^>]+>", ids[0]) == re.findall(r"<[^>]+>", strings[0]) or not strings[0], (
-            message.id
-        )
+        assert re.findall(r"<[^>]+>", ids[0]) == re.findall(r"<[^>]+>", strings[0]) or not strings[0], message.id
 
 
 def test_no_obsolete_or_unused_entries(extracted, catalog) -> None:
@@ -137,13 +135,8 @@ def test_every_reason_code_is_translated() -> None:
             translated = i18n.translations(locale).gettext(msgid)
             assert translated and translated != msgid, f"{locale}: {code}"
     assert i18n.REASON_MESSAGES["credentials.invalid"] == "E-mail or password is incorrect."
-    assert (
-        i18n.REASON_MESSAGES["unavailable"]
-        == "The service is temporarily unavailable. Please try again shortly."
-    )
-    assert (
-        i18n.reason_message("throttled", "cs", seconds=30) == "Příliš mnoho pokusů. Zkuste to znovu za 30 s."
-    )
+    assert i18n.REASON_MESSAGES["unavailable"] == "The service is temporarily unavailable. Please try again shortly."
+    assert i18n.reason_message("throttled", "cs", seconds=30) == "Příliš mnoho pokusů. Zkuste to znovu za 30 s."
     assert i18n.reason_message("throttled", "en", seconds=30) == "Too many attempts. Try again in 30 seconds."
     assert i18n.reason_message("no.such.code", "bg") == i18n.reason_message("internal", "bg")
     # a code whose parameter is missing still yields a sentence
@@ -188,9 +181,7 @@ def test_dates_in_the_tenant_zone() -> None:
     assert i18n.format_date(date(2026, 3, 29), "bg", "long").translate(NBSP_LIKE) == "29 март 2026 г."
     # 22:30 UTC is already the next day in Prague (summer time) and in Sofia
     instant = datetime(2026, 6, 30, 22, 30, tzinfo=UTC)
-    assert (
-        i18n.format_datetime(instant, "Europe/Prague", "cs", "short").translate(NBSP_LIKE) == "01.07.26 0:30"
-    )
+    assert i18n.format_datetime(instant, "Europe/Prague", "cs", "short").translate(NBSP_LIKE) == "01.07.26 0:30"
     assert "1:30" in i18n.format_datetime(instant, "Europe/Sofia", "bg", "short")
     naive = datetime(2026, 1, 15, 12, 0)
     assert "13:00" in i18n.format_datetime(naive, "Europe/Prague", "cs", "short")

@@ -254,9 +254,7 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
         "dashboard.html",
         {
             "page": replace(signed, nav_active="dashboard", customers=signed.customers[:1]),
-            "view": replace(
-                dashboard, capabilities=frozenset({v.SUPPLY_POINTS_READ}), supply_points=(), contracts=()
-            ),
+            "view": replace(dashboard, capabilities=frozenset({v.SUPPLY_POINTS_READ}), supply_points=(), contracts=()),
         },
     )
     yield (
@@ -429,9 +427,7 @@ def test_pages_are_well_formed_and_accessible_in_structure(env) -> None:
         for control in doc.controls:
             if control.get("type") in ("hidden", "submit", "button"):
                 continue
-            assert control.get("id") in doc.labels_for or control.get("aria-label"), (
-                f"{where}: {control} has no label"
-            )
+            assert control.get("id") in doc.labels_for or control.get("aria-label"), f"{where}: {control} has no label"
             described = (control.get("aria-describedby") or "").split()
             for ref in described:
                 assert f'id="{ref}"' in html, f"{where}: aria-describedby points to missing {ref}"
@@ -528,9 +524,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 def _serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root))
-    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 

@@ -170,9 +170,7 @@ async def test_a_crashed_child_is_restarted_with_growing_backoff(tmp_path: Path)
         first = supervisor.pid("service")
         assert first is not None
         psutil.Process(first).kill()
-        await eventually(
-            lambda: supervisor.pid("service") not in (None, first) and supervisor.healthy("service")
-        )
+        await eventually(lambda: supervisor.pid("service") not in (None, first) and supervisor.healthy("service"))
         assert supervisor.restarts("service") == 2
         assert "service exited with code -9; restarting in 0.3s" in lines(out, "portal")
 

@@ -74,9 +74,7 @@ async def test_postgres_keeps_its_data_across_restarts(tmp_path: Path) -> None:
         pg.stop()
 
 
-async def test_postgres_moves_to_a_free_port_when_its_port_is_taken(
-    tmp_path: Path, listener: socket.socket
-) -> None:
+async def test_postgres_moves_to_a_free_port_when_its_port_is_taken(tmp_path: Path, listener: socket.socket) -> None:
     busy = _port(listener)
     first = EmbeddedPostgres(tmp_path / "first", port=busy)
     try:
@@ -123,16 +121,12 @@ def test_servers_left_running_by_a_killed_portal_are_replaced(tmp_path: Path) ->
         print(EmbeddedPostgres(d).start(), EmbeddedNats(d).start(), flush=True)
         time.sleep(120)
     """)
-    killed = subprocess.Popen(
-        [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True
-    )
+    killed = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     assert killed.stdout is not None
     old_pg_url, _ = killed.stdout.readline().split()
     killed.kill()
     killed.wait()
-    orphans = [
-        p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or ())
-    ]
+    orphans = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or ())]
     assert len(orphans) >= 2
 
     pg, bus = EmbeddedPostgres(tmp_path), EmbeddedNats(tmp_path)
@@ -181,9 +175,7 @@ async def test_nats_comes_back_on_the_same_port_with_its_streams(tmp_path: Path)
         server.stop()
 
 
-async def test_nats_takes_a_free_port_when_the_preferred_one_is_taken(
-    tmp_path: Path, listener: socket.socket
-) -> None:
+async def test_nats_takes_a_free_port_when_the_preferred_one_is_taken(tmp_path: Path, listener: socket.socket) -> None:
     server = EmbeddedNats(tmp_path, port=_port(listener))
     try:
         url = server.start()

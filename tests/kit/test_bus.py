@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from portal.events.v1 import accounts_pb2 as events
 
 from kit import bus, context, telemetry
-from portal.events.v1 import accounts_pb2 as events
 
 widgets = sa.table("widgets", sa.column("id"), sa.column("tenant_id"), sa.column("name"))
 received = sa.table("received", sa.column("tenant_id"), sa.column("name"), sa.column("trace_id"))

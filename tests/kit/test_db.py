@@ -58,9 +58,7 @@ async def test_system_transaction_sees_every_tenant(widgets_db):
     await _add(widgets_db, A, "sys-a")
     await _add(widgets_db, B, "sys-b")
     async with widgets_db.system() as conn:
-        names = set(
-            (await conn.execute(sa.select(widgets.c.name).where(widgets.c.name.like("sys-%")))).scalars()
-        )
+        names = set((await conn.execute(sa.select(widgets.c.name).where(widgets.c.name.like("sys-%")))).scalars())
     assert names == {"sys-a", "sys-b"}
 
 

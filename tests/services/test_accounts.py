@@ -7,15 +7,15 @@ import dataclasses
 import grpc
 import pytest
 import sqlalchemy as sa
+from portal.accounts.v1 import accounts_pb2 as pb
+from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
+from portal.common.v1 import common_pb2
 
 from kit import context, demo, rpc
 from kit import db as kitdb
 from kit.config import Settings
 from kit.errors import DomainError
 from kit.service import start
-from portal.accounts.v1 import accounts_pb2 as pb
-from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
-from portal.common.v1 import common_pb2
 from services.accounts.wiring import SPEC
 
 from ..conftest import free_port
@@ -115,7 +115,10 @@ async def test_another_customers_or_brands_supply_point_is_not_found(accounts, m
 async def test_supply_only_contracts_follow_their_own_permission_row(accounts):
     stub, _ = accounts
     with as_customer(ESCO, demo.TOVARNA):
-        matrix = {r.contract_type: set(r.capabilities) for r in (await stub.GetPermissionMatrix(pb.GetPermissionMatrixRequest())).rows}
+        matrix = {
+            r.contract_type: set(r.capabilities)
+            for r in (await stub.GetPermissionMatrix(pb.GetPermissionMatrixRequest())).rows
+        }
     assert "breaker_change:request" in matrix["bundled"]
     assert "breaker_change:request" not in matrix["supply_only"]
 

@@ -198,9 +198,7 @@ def test_wrong_authorization_code(given_code: str) -> None:
 
 
 def test_code_hash_is_keyed() -> None:
-    assert domain.hash_authorization_code("JN7K4QXP", KEY) != domain.hash_authorization_code(
-        "JN7K4QXP", b"other"
-    )
+    assert domain.hash_authorization_code("JN7K4QXP", KEY) != domain.hash_authorization_code("JN7K4QXP", b"other")
     assert not domain.proof_matches(record(), b"other", authorization_code="JN7K4QXP")
     assert not domain.proof_matches(record(code=""), KEY, authorization_code="")
 
@@ -253,9 +251,7 @@ def test_demo_customers_prove_with_their_printed_data() -> None:
             Decimal(c.last_invoice.amount),
         )
         assert domain.proof_matches(r, KEY, authorization_code=c.authorization_code.lower())
-        assert domain.proof_matches(
-            r, KEY, invoice_number=c.last_invoice.number, amount=c.last_invoice.amount
-        )
+        assert domain.proof_matches(r, KEY, invoice_number=c.last_invoice.number, amount=c.last_invoice.amount)
 
 
 @pytest.mark.parametrize(

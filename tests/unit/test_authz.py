@@ -90,9 +90,7 @@ def expected(role: str, expiry: str, subset: str, target: str, scopes: str) -> f
 def test_every_combination(role: str, expiry: str, subset: str, target: str, scopes: str) -> None:
     grant = Grant(CUSTOMER, role, DELEGATED, SUBSETS[subset], EXPIRIES[expiry])
     point, contract_type = TARGETS[target]
-    got = authz.effective_capabilities(
-        [grant], CUSTOMER, point, contract_type, MATRIX, NOW, scopes=SCOPES[scopes]
-    )
+    got = authz.effective_capabilities([grant], CUSTOMER, point, contract_type, MATRIX, NOW, scopes=SCOPES[scopes])
     assert got == expected(role, expiry, subset, target, scopes)
     # another customer's number never benefits from this grant
     assert authz.effective_capabilities([grant], OTHER, point, contract_type, MATRIX, NOW) == frozenset()
@@ -126,16 +124,12 @@ def test_grants_add_up() -> None:
         authz.INVOICES_READ,
         authz.READINGS_WRITE,
     }
-    assert authz.effective_capabilities(grants, CUSTOMER, ELSEWHERE, "bundled", MATRIX, NOW) == {
-        authz.READINGS_WRITE
-    }
+    assert authz.effective_capabilities(grants, CUSTOMER, ELSEWHERE, "bundled", MATRIX, NOW) == {authz.READINGS_WRITE}
 
 
 def test_unknown_capability_names_in_a_grant_are_ignored() -> None:
     delegate = Grant(CUSTOMER, authz.DELEGATE, {"everything:*", authz.INVOICES_READ})
-    assert authz.effective_capabilities([delegate], CUSTOMER, None, None, MATRIX, NOW) == {
-        authz.INVOICES_READ
-    }
+    assert authz.effective_capabilities([delegate], CUSTOMER, None, None, MATRIX, NOW) == {authz.INVOICES_READ}
 
 
 def test_scope_names() -> None:

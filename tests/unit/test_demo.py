@@ -61,10 +61,7 @@ def test_tenants() -> None:
         ids.phone(t.contact_lines.outage_line)
         assert set(t.features) <= set(demo.FEATURES)
         assert ids.iban(t.collection_iban) == t.collection_iban
-        assert (
-            ids.postal_code(t.legal_entity.address.postal_code, t.country)
-            == t.legal_entity.address.postal_code
-        )
+        assert ids.postal_code(t.legal_entity.address.postal_code, t.country) == t.legal_entity.address.postal_code
         assert set(t.contract_types) == set(t.permission_matrix)
         assert all(set(caps) <= set(authz.ALL_CAPABILITIES) for caps in t.permission_matrix.values())
 
@@ -259,9 +256,7 @@ def test_grants_cover_only_customers_with_a_login() -> None:
             grant = g.as_grant()
             assert authz.visible_customer_numbers([grant], _now()) == {g.customer_number}
     with_login = {(c.tenant_slug, c.customer_number) for c in demo.customers() if c.has_login}
-    granted = {
-        (u.tenant_slug, g.customer_number) for u in demo.users() for g in u.grants if g.role == authz.OWNER
-    }
+    granted = {(u.tenant_slug, g.customer_number) for u in demo.users() for g in u.grants if g.role == authz.OWNER}
     assert with_login == granted
     grant_ids = [g.id for u in demo.users() for g in u.grants]
     assert len(set(grant_ids)) == len(grant_ids)
@@ -272,9 +267,7 @@ def test_the_delegate_sees_a_subset_until_expiry() -> None:
     assert grant.role == authz.DELEGATE and grant.expires_at is not None
     own = {str(p.id) for p in demo.supply_points("volta", demo.PEKARNY_A)}
     assert grant.supply_point_ids and grant.supply_point_ids < own
-    point = next(
-        p for p in demo.supply_points("volta", demo.PEKARNY_A) if str(p.id) in grant.supply_point_ids
-    )
+    point = next(p for p in demo.supply_points("volta", demo.PEKARNY_A) if str(p.id) in grant.supply_point_ids)
     matrix = demo.tenant("volta").permission_matrix
     got = authz.effective_capabilities(
         [grant.as_grant()], demo.PEKARNY_A, str(point.id), point.contract.contract_type, matrix, _now()
@@ -301,9 +294,7 @@ def test_oauth_clients() -> None:
             "consumption:read",
             "invoices:read",
         }
-        assert not (set(cli.scopes) - {"openid", "profile", "email", "offline_access"}) - set(
-            authz.SCOPE_CAPABILITIES
-        )
+        assert not (set(cli.scopes) - {"openid", "profile", "email", "offline_access"}) - set(authz.SCOPE_CAPABILITIES)
         assert not web.public and web.first_party
         for host in demo.tenant(slug).hosts:
             assert f"https://{host}/auth/callback" in web.redirect_uris

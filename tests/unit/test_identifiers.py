@@ -210,10 +210,7 @@ def test_czech_iban_applies_the_mod11_check_stdnum_skips() -> None:
     assert stdnum_iban.is_valid(bad)
     assert code_of(ids.iban, bad) == "bank_account.checksum"
     zeros = "0800" + "000000" + "0000000000"
-    assert (
-        code_of(ids.iban, "CZ" + stdnum_iban.calc_check_digits("CZ00" + zeros) + zeros)
-        == "bank_account.format"
-    )
+    assert code_of(ids.iban, "CZ" + stdnum_iban.calc_check_digits("CZ00" + zeros) + zeros) == "bank_account.format"
 
 
 def test_bank_account_accepts_either_form() -> None:
@@ -296,9 +293,7 @@ def test_phone_valid(value: str, normalised: str) -> None:
     assert ids.phone(value) == normalised
 
 
-@pytest.mark.parametrize(
-    "value", ["12345678", "+1234567890123456", "601-234-567", "++420601234567", "tel 601234567"]
-)
+@pytest.mark.parametrize("value", ["12345678", "+1234567890123456", "601-234-567", "++420601234567", "tel 601234567"])
 def test_phone_invalid(value: str) -> None:
     assert code_of(ids.phone, value) == "phone.invalid"
 

@@ -263,9 +263,7 @@ def test_throttle_keys() -> None:
 
 # --- sign-in outcome ---------------------------------------------------------------------------------
 
-GOOD = LoginAttempt(
-    throttle=Allowed(), user_found=True, user_active=True, password_ok=True, email_verified=True
-)
+GOOD = LoginAttempt(throttle=Allowed(), user_found=True, user_active=True, password_ok=True, email_verified=True)
 
 
 @pytest.mark.parametrize(

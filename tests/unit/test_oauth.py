@@ -103,9 +103,7 @@ class Rows:
 
     def snapshot(self, query: SnapshotQuery, signed_in: uuid.UUID | None = None) -> Snapshot:
         codes = tuple(c for h, c in self.codes.items() if h in query.code_hashes)
-        tokens = tuple(
-            t for t in self.tokens.values() if {t.access_hash, t.refresh_hash} & set(query.token_hashes)
-        )
+        tokens = tuple(t for t in self.tokens.values() if {t.access_hash, t.refresh_hash} & set(query.token_hashes))
         user_ids = {c.user_id for c in codes} | {t.user_id for t in tokens}
         return Snapshot(
             issuer=ISSUER,
@@ -208,12 +206,8 @@ class Rows:
         assert response.status == 200, response.body
         return response.json()
 
-    def introspect(
-        self, token: str, headers: dict[str, str] | None = None, now: datetime = NOW
-    ) -> HttpResponse:
-        request = form(
-            f"{ISSUER}/oauth/introspect", {"token": token}, headers or basic("portal-web", WEB_SECRET)
-        )
+    def introspect(self, token: str, headers: dict[str, str] | None = None, now: datetime = NOW) -> HttpResponse:
+        request = form(f"{ISSUER}/oauth/introspect", {"token": token}, headers or basic("portal-web", WEB_SECRET))
         return self.call(Endpoint.INTROSPECTION, request, now)[0]
 
 
@@ -357,9 +351,7 @@ def test_expired_code(rows: Rows) -> None:
 
 
 def test_code_of_another_client(rows: Rows) -> None:
-    code, verifier, _ = rows.code_for(
-        client_id="portal-web", redirect_uri="https://volta.example/auth/callback"
-    )
+    code, verifier, _ = rows.code_for(client_id="portal-web", redirect_uri="https://volta.example/auth/callback")
     response, changes = rows.exchange(code, verifier, "https://volta.example/auth/callback")
     assert (response.status, error_of(response)) == (400, "invalid_grant")
     assert not changes
@@ -412,9 +404,7 @@ def test_prompt_login_and_max_age_want_a_fresh_sign_in(rows: Rows) -> None:
     response, _ = rows.authorize(challenge=challenge, prompt="login")
     assert response.status == 401 and LOGIN_REQUIRED_HEADER in response.headers
     # right after the login page the same URL comes back: now it goes through
-    response, _ = rows.authorize(
-        challenge=challenge, prompt="login", now=SIGNED_IN_AT + timedelta(seconds=30)
-    )
+    response, _ = rows.authorize(challenge=challenge, prompt="login", now=SIGNED_IN_AT + timedelta(seconds=30))
     assert response.status == 302 and "code" in query_of(response)
     response, _ = rows.authorize(challenge=challenge, max_age="60")
     assert response.status == 401
@@ -533,9 +523,7 @@ def test_refresh_rotates_and_a_reused_token_revokes_the_family(rows: Rows) -> No
     assert all(t.revoked_at is not None for t in rows.tokens.values())
     response, changes = rows.refresh(second["refresh_token"], now=later + timedelta(minutes=2))
     assert error_of(response) == "invalid_grant" and not changes
-    assert rows.introspect(second["access_token"], now=later + timedelta(minutes=2)).json() == {
-        "active": False
-    }
+    assert rows.introspect(second["access_token"], now=later + timedelta(minutes=2)).json() == {"active": False}
 
 
 def test_refresh_can_narrow_but_not_widen_the_scope(rows: Rows) -> None:
@@ -611,16 +599,12 @@ def test_introspection_is_for_authenticated_confidential_clients(rows: Rows) -> 
     response = rows.introspect(tokens["access_token"], basic("portal-web", "wrong"))
     assert (response.status, error_of(response)) == (401, "invalid_client")
     # a third party sees only its own tokens
-    assert rows.introspect(tokens["access_token"], basic("budget-app", APP_SECRET)).json() == {
-        "active": False
-    }
+    assert rows.introspect(tokens["access_token"], basic("budget-app", APP_SECRET)).json() == {"active": False}
 
 
 def test_introspection_of_expired_and_refresh_tokens(rows: Rows) -> None:
     tokens = rows.login()
-    assert rows.introspect(tokens["access_token"], now=NOW + timedelta(minutes=10)).json() == {
-        "active": False
-    }
+    assert rows.introspect(tokens["access_token"], now=NOW + timedelta(minutes=10)).json() == {"active": False}
     refresh = rows.introspect(tokens["refresh_token"], now=NOW + timedelta(minutes=10)).json()
     assert refresh["active"] is True and "token_type" not in refresh
     assert refresh["exp"] == int((NOW + timedelta(days=30)).timestamp())
@@ -662,9 +646,7 @@ def test_userinfo_needs_the_openid_scope(rows: Rows) -> None:
 
 
 def test_discovery_document(rows: Rows) -> None:
-    response, changes = rows.call(
-        Endpoint.DISCOVERY, HttpRequest("GET", f"{ISSUER}/.well-known/openid-configuration")
-    )
+    response, changes = rows.call(Endpoint.DISCOVERY, HttpRequest("GET", f"{ISSUER}/.well-known/openid-configuration"))
     assert response.status == 200 and not changes
     doc = response.json()
     assert doc == discovery(ISSUER)
@@ -706,9 +688,7 @@ def test_keys_needed() -> None:
     assert keys_needed(Endpoint.TOKEN, code_request) == SnapshotQuery(
         client_ids=frozenset({"portal-web"}), code_hashes=frozenset({token_hash("c0de")}), signing_keys=True
     )
-    refresh = form(
-        f"{ISSUER}/oauth/token", {"grant_type": "refresh_token", "refresh_token": "r", "client_id": "c"}
-    )
+    refresh = form(f"{ISSUER}/oauth/token", {"grant_type": "refresh_token", "refresh_token": "r", "client_id": "c"})
     assert keys_needed("token", refresh) == SnapshotQuery(
         client_ids=frozenset({"c"}), token_hashes=frozenset({token_hash("r")})
     )
@@ -717,14 +697,10 @@ def test_keys_needed() -> None:
         client_ids=frozenset({"portal-cli"}), signed_in_user=True
     )
     userinfo = HttpRequest("GET", f"{ISSUER}/oauth/userinfo", {"Authorization": "Bearer t0k"})
-    assert keys_needed(Endpoint.USERINFO, userinfo) == SnapshotQuery(
-        token_hashes=frozenset({token_hash("t0k")})
-    )
+    assert keys_needed(Endpoint.USERINFO, userinfo) == SnapshotQuery(token_hashes=frozenset({token_hash("t0k")}))
     revoke = form(f"{ISSUER}/oauth/revoke", {"token": "t0k", "client_id": "portal-cli"})
     assert keys_needed(Endpoint.REVOCATION, revoke).token_hashes == {token_hash("t0k")}
-    assert keys_needed(Endpoint.JWKS, HttpRequest("GET", f"{ISSUER}/oauth/jwks")) == SnapshotQuery(
-        signing_keys=True
-    )
+    assert keys_needed(Endpoint.JWKS, HttpRequest("GET", f"{ISSUER}/oauth/jwks")) == SnapshotQuery(signing_keys=True)
 
 
 def test_parameters_of_a_post_come_from_the_body_only(rows: Rows) -> None:
@@ -741,9 +717,7 @@ def test_parameters_of_a_post_come_from_the_body_only(rows: Rows) -> None:
 
 
 def test_wrong_method_and_malformed_bodies(rows: Rows) -> None:
-    response, _ = rows.call(
-        Endpoint.TOKEN, HttpRequest("GET", f"{ISSUER}/oauth/token?grant_type=refresh_token")
-    )
+    response, _ = rows.call(Endpoint.TOKEN, HttpRequest("GET", f"{ISSUER}/oauth/token?grant_type=refresh_token"))
     assert response.status == 405
     bad = HttpRequest(
         "POST", f"{ISSUER}/oauth/token", {"content-type": "application/x-www-form-urlencoded"}, b"\xff\xfe"

@@ -34,9 +34,7 @@ def upgrade() -> None:
         # one message per event and channel, however often the event arrives
         sa.UniqueConstraint("event_id", "channel", "recipient"),
     )
-    op.create_index(
-        "deliveries_due", "deliveries", ["next_attempt_at"], postgresql_where=sa.text("status = 'queued'")
-    )
+    op.create_index("deliveries_due", "deliveries", ["next_attempt_at"], postgresql_where=sa.text("status = 'queued'"))
     op.create_index("deliveries_recipient", "deliveries", ["tenant_id", "recipient", "created_at"])
     enable_tenant_rls("deliveries")
     create_bus_tables()
