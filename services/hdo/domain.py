@@ -539,23 +539,23 @@ class Version:
     schedule: CodeSchedule
 
 
-def effective_from(schedule: CodeSchedule, today: date, earlier: Iterable[CodeSchedule]) -> date:
-    """Where a new import starts to count: its validity start, but never before today over days that another
-    import already answered for, so the past reads as it was valid then."""
+def effective_from(schedule: CodeSchedule, today: date, earlier: Iterable[tuple[date, date | None]]) -> date:
+    """Where a new import starts to count: its validity start, but never before today over days that an earlier
+    import (its validity periods given) already answered for, so the past reads as it was valid then."""
     start = schedule.valid_from
     if start >= today:
         return start
-    answered = any(s.valid_from < today and (s.valid_to is None or s.valid_to > start) for s in earlier)
+    answered = any(valid_from < today and (valid_to is None or valid_to > start) for valid_from, valid_to in earlier)
     return today if answered else start
 
 
-def resolve(versions: Sequence[Version], day: date) -> CodeSchedule | None:
-    """The schedule valid on `day`: the latest import that counts from then and covers it."""
+def resolve(versions: Sequence[Version], day: date) -> Version | None:
+    """The version valid on `day`: the latest import that counts from then and covers it."""
     best: Version | None = None
     for v in versions:
         if v.effective_from <= day and v.schedule.covers(day) and (best is None or v.seq > best.seq):
             best = v
-    return best.schedule if best else None
+    return best
 
 
 def _instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
@@ -583,9 +583,9 @@ def expand(
     intervals = []
     day = first
     while day <= last:
-        schedule = resolve(versions, day)
-        if schedule is not None:
-            for start, end in schedule.day_windows(day, country):
+        version = resolve(versions, day)
+        if version is not None:
+            for start, end in version.schedule.day_windows(day, country):
                 begins, ends = _instant(day, start, zone), _instant(day, end, zone)
                 if begins < ends:
                     intervals.append((begins, ends))

@@ -220,8 +220,8 @@ def test_csv_weekly_dated_and_validity() -> None:
     weekly, dated = domain.parse_schedule(content, domain.CSV, valid_from=ANY_DAY)
     assert weekly.valid_to == date(2026, 4, 1) and dated.valid_from == date(2025, 12, 31)
     versions = [domain.Version(1, weekly.valid_from, weekly), domain.Version(2, dated.valid_from, dated)]
-    assert domain.resolve(versions, date(2025, 12, 31)) is dated
-    assert domain.resolve(versions, date(2026, 1, 1)).day_windows(date(2026, 1, 1)) == ((0, 480),)
+    assert domain.resolve(versions, date(2025, 12, 31)).schedule is dated
+    assert domain.resolve(versions, date(2026, 1, 1)).schedule.day_windows(date(2026, 1, 1)) == ((0, 480),)
     assert domain.resolve(versions, date(2026, 4, 1)) is None
 
 
@@ -267,12 +267,12 @@ def test_a_later_import_counts_from_its_start_and_never_rewrites_the_past() -> N
     correction = domain.parse_csv(csv_file("A1,2025-11-01,,mon-sun,10:00-18:00"))[0]
     today = date(2026, 1, 15)
     assert domain.effective_from(winter, today, []) == date(2025, 11, 1)
-    assert domain.effective_from(correction, today, [winter]) == today
+    assert domain.effective_from(correction, today, [(winter.valid_from, None)]) == today
     versions = [domain.Version(1, date(2025, 11, 1), winter), domain.Version(2, today, correction)]
-    assert domain.resolve(versions, date(2026, 1, 14)) is winter
-    assert domain.resolve(versions, today) is correction
+    assert domain.resolve(versions, date(2026, 1, 14)).schedule is winter
+    assert domain.resolve(versions, today).schedule is correction
     spring = domain.parse_csv(csv_file("A1,2026-04-01,,mon-sun,00:00-04:00"))[0]
-    assert domain.effective_from(spring, today, [winter]) == date(2026, 4, 1)
+    assert domain.effective_from(spring, today, [(winter.valid_from, None)]) == date(2026, 4, 1)
 
 
 # --- properties ----------------------------------------------------------------------------------
