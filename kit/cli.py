@@ -2,23 +2,28 @@
 
 `up` starts PostgreSQL and nats-server (embedded, unless PORTAL_DATABASE_URL / PORTAL_NATS_URL point at
 running ones), every service and the gateway, each on a free port, and keeps them running until Ctrl-C.
+`portal hdo import FILE` hands an operator's HDO switching times or planned outages to the running hdo service.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from kit import context, demo, rpc
 from kit.config import SERVICE_NAMES
 from kit.embedded import EmbeddedError, EmbeddedNats, EmbeddedPostgres, free_port
+from kit.errors import DomainError
 from kit.supervisor import Health, ProcessSpec, Supervisor, read_json, supervisor_alive
 
 # Every service `portal up` runs as `python -m services.<name>`. It is the list kit.config reads the
@@ -32,7 +37,10 @@ NATS_PORT = 4222
 STATE_FILE = "portal.json"
 
 EXIT_UNHEALTHY = 1
+EXIT_REFUSED = 2
 EXIT_NOT_RUNNING = 3
+# the file format hdo reads planned outages in; the others are switching times
+OUTAGES_FORMAT = "outages"
 
 
 def default_data_dir() -> Path:
@@ -217,6 +225,81 @@ def down(data_dir: Path, wait: float = 60.0) -> int:
     return 0
 
 
+def service_address(service: str, data_dir: Path) -> str | None:
+    """PORTAL_<NAME>_ADDR, else where the portal `portal up` runs from `data_dir` serves it."""
+    if os.environ.get(addr_var(service)):
+        return os.environ[addr_var(service)]
+    state = read_json(data_dir.absolute() / STATE_FILE)
+    if state is None or not supervisor_alive(state):
+        return None
+    process = (state.get("processes") or {}).get(service)
+    return Health.from_json(process["health"]).target if process else None
+
+
+def tenant_id(value: str) -> str | None:
+    """A tenant id as given, or the id of a demo tenant by its slug."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        pass
+    try:
+        return str(demo.tenant(value).id)
+    except KeyError:
+        return None
+
+
+def _is_outages(content: bytes) -> bool:
+    try:
+        doc = json.loads(content.decode("utf-8-sig"))
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and "outages" in doc
+
+
+async def _hdo_import(address: str, tenant: str, path: Path, content: bytes, fmt: str, valid_from: str) -> str:
+    from portal.hdo.v1 import hdo_pb2 as pb
+    from portal.hdo.v1.hdo_pb2_grpc import HdoServiceStub
+
+    ctx = context.CallContext(tenant_id=tenant, subject="portal-cli", subject_kind=context.SYSTEM, channel="cli")
+    async with rpc.channel(address, deadline_seconds=120) as channel:
+        stub = HdoServiceStub(channel)
+        with context.bound(ctx):
+            if fmt == OUTAGES_FORMAT or (not fmt and _is_outages(content)):
+                done = await stub.ImportOutages(pb.ImportOutagesRequest(content=content, file_name=path.name))
+                return (
+                    f"{done.outages} outages: {done.planned} planned, {done.changed} changed, "
+                    f"{done.cancelled} cancelled, {done.unchanged} unchanged"
+                )
+            request = pb.ImportScheduleRequest(content=content, format=fmt, valid_from=valid_from, file_name=path.name)
+            imported = await stub.ImportSchedule(request)
+    if not imported.changed_codes:
+        return f"{imported.format}: {imported.codes} codes, nothing changed (the same data was imported before)"
+    return f"{imported.format}: {imported.codes} codes, new switching times for {' '.join(imported.changed_codes)}"
+
+
+def hdo_import(path: Path, *, tenant: str, fmt: str, valid_from: str, data_dir: Path) -> int:
+    address = service_address("hdo", data_dir)
+    if address is None:
+        print(f"portal: no running hdo service (start `portal up` or set {addr_var('hdo')})", file=sys.stderr)
+        return EXIT_NOT_RUNNING
+    resolved = tenant_id(tenant)
+    if resolved is None:
+        print(f"portal: unknown tenant {tenant!r}; give its id or a demo slug", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        content = path.read_bytes()
+    except OSError as err:
+        print(f"portal: cannot read {path}: {err.strerror}", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        print(asyncio.run(_hdo_import(address, resolved, path, content, fmt, valid_from)))
+    except DomainError as err:
+        where = " ".join(f"{k}={v}" for k, v in sorted(err.params.items()))
+        print(f"portal: {path.name} refused, nothing imported: {err.reason} {where}".rstrip(), file=sys.stderr)
+        return EXIT_REFUSED
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="portal", description="Run the energy portal on this machine.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -232,7 +315,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             default=default_data_dir(),
             help="where data, logs and the state file live (default: $PORTAL_DATA_DIR or ./.data)",
         )
+    hdo = commands.add_parser("hdo", help="HDO switching times and planned outages")
+    hdo_commands = hdo.add_subparsers(dest="hdo_command", required=True)
+    text = "import an operator's HDO switching times or planned outages into the running portal"
+    hdo_file = hdo_commands.add_parser("import", help=text, description=text)
+    hdo_file.add_argument("file", type=Path)
+    hdo_file.add_argument(
+        "--tenant", default=demo.tenants()[0].slug, help="tenant id or demo slug (default: %(default)s)"
+    )
+    hdo_file.add_argument(
+        "--format",
+        default="",
+        choices=["cez-legacy", "cez-graphql", "cez-dip", "csv", OUTAGES_FORMAT],
+        help="default: recognised from the content",
+    )
+    hdo_file.add_argument("--valid-from", default="", help="YYYY-MM-DD, for formats without validity (cez-graphql)")
+    hdo_file.add_argument("--data-dir", type=Path, default=default_data_dir(), help="of the running portal")
     args = parser.parse_args(argv)
+    if args.command == "hdo":
+        return hdo_import(
+            args.file, tenant=args.tenant, fmt=args.format, valid_from=args.valid_from, data_dir=args.data_dir
+        )
     if args.command == "up":
         return up(args.data_dir)
     if args.command == "status":

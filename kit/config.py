@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SERVICE_NAMES = ("accounts", "identity", "notifications")
+SERVICE_NAMES = ("accounts", "identity", "notifications", "hdo")
 
 
 class SettingsError(ValueError):

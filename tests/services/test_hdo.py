@@ -22,7 +22,7 @@ from portal.events.v1 import hdo_pb2 as events
 from portal.hdo.v1 import hdo_pb2 as pb
 from portal.hdo.v1.hdo_pb2_grpc import HdoServiceStub
 
-from kit import bus, context, demo, rpc
+from kit import bus, cli, context, demo, rpc
 from kit.config import Settings
 from kit.errors import DomainError
 from kit.service import start
@@ -37,7 +37,7 @@ OTHER_EAN = "859182400100000028"
 
 
 @pytest.fixture(scope="module")
-async def hdo(infra, tmp_path_factory):
+async def service(infra, tmp_path_factory):
     settings = Settings(
         database_url=infra.admin_url,
         nats_url=infra.nats_url,
@@ -46,10 +46,15 @@ async def hdo(infra, tmp_path_factory):
         secret_key="test-master-secret",
     )
     running = await start(SPEC, dataclasses.replace(settings, grpc_port=free_port()))
-    channel = rpc.channel(running.address)
+    yield running
+    await running.stop()
+
+
+@pytest.fixture(scope="module")
+async def hdo(service):
+    channel = rpc.channel(service.address)
     yield HdoServiceStub(channel)
     await channel.close()
-    await running.stop()
 
 
 @pytest.fixture
@@ -334,3 +339,28 @@ async def test_demo_households_have_switching_times(hdo):
                 pb.GetScheduleRequest(code=code, first_day=(date.today() - timedelta(days=90)).isoformat())
             )
             assert resp.windows, code
+
+
+async def test_portal_hdo_import_command(service, hdo, tenant, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PORTAL_HDO_ADDR", service.address)
+    schedule = tmp_path / "switching.json"
+    schedule.write_bytes((SAMPLES / "cez_dip_switch-times_signals.json").read_bytes())
+    outages = tmp_path / "outages.json"
+    outages.write_bytes(outages_file())
+    broken = tmp_path / "broken.csv"
+    broken.write_text("code,valid_from,valid_to,days,windows\nA1,2025-01-01,,mon-fri,24:01-06:00\n")
+
+    async def portal(*args: str) -> int:
+        return await asyncio.to_thread(cli.main, ["hdo", "import", *args, "--tenant", tenant])
+
+    assert await portal(str(schedule)) == 0
+    assert "new switching times for A3B4DP1 A3B4DP2 A3B4DP6" in capsys.readouterr().out
+    assert await portal(str(schedule), "--format", "cez-dip") == 0
+    assert "nothing changed" in capsys.readouterr().out
+    assert await portal(str(outages)) == 0
+    assert "1 planned" in capsys.readouterr().out
+    assert await portal(str(broken)) == cli.EXIT_REFUSED
+    assert "hdo.import.time_invalid line=2 value=24:01" in capsys.readouterr().err
+    with as_customer(tenant):
+        day = await hdo.GetSchedule(pb.GetScheduleRequest(code="A3B4DP6", first_day="2025-08-14"))
+    assert len(day.windows) == 3
