@@ -51,7 +51,8 @@ class Database:
             async_url(url),
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            # no pre-ping round trip per transaction; a connection PostgreSQL dropped is discarded on its error
+            pool_recycle=1800,
             connect_args={
                 "server_settings": {
                     "search_path": self.schema,

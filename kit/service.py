@@ -7,6 +7,7 @@ in-process against the same real PostgreSQL and NATS.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -108,6 +109,13 @@ async def start(spec: ServiceSpec, settings: Settings) -> RunningService:
     return running
 
 
+def freeze_startup_objects() -> None:
+    """Moves everything start-up made (modules, descriptors, templates, pools) out of the collector's reach, so that
+    full collections under load walk only what requests create: shorter pauses, a flatter p99."""
+    gc.collect()
+    gc.freeze()
+
+
 def main(spec: ServiceSpec) -> None:
     settings = Settings.from_env()
     log.setup(spec.name, settings.log_level)
@@ -116,6 +124,7 @@ def main(spec: ServiceSpec) -> None:
 
     async def run() -> None:
         running = await start(spec, settings)
+        freeze_startup_objects()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

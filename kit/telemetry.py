@@ -15,16 +15,23 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from opentelemetry.trace import Span, SpanKind
 
 _provider: TracerProvider | None = None
 
 
 def setup(service_name: str, otlp_endpoint: str = "", extra: SpanProcessor | None = None) -> TracerProvider:
-    """Installs the process's tracer provider once; later calls only add `extra` (tests add an in-memory one)."""
+    """Installs the process's tracer provider once; later calls only add `extra` (tests add an in-memory one).
+
+    With nowhere to send spans, new traces are not sampled: trace ids are still made and carried (logs keep them),
+    but no span is recorded, which costs a fair share of every request's CPU. A sampled parent is still followed."""
     global _provider
     if _provider is None:
-        _provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        root = ALWAYS_ON if otlp_endpoint or extra is not None else ALWAYS_OFF
+        _provider = TracerProvider(
+            resource=Resource.create({"service.name": service_name}), sampler=ParentBased(root=root)
+        )
         if otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
@@ -35,8 +42,14 @@ def setup(service_name: str, otlp_endpoint: str = "", extra: SpanProcessor | Non
     return _provider
 
 
+_tracers: dict[str, trace.Tracer] = {}
+
+
 def tracer(name: str) -> trace.Tracer:
-    return trace.get_tracer(name)
+    # a proxy until setup() runs, then the provider's own; looked up once, as get_tracer is not cheap per call
+    if name not in _tracers:
+        _tracers[name] = trace.get_tracer(name)
+    return _tracers[name]
 
 
 def inject(carrier: MutableMapping[str, str]) -> MutableMapping[str, str]:
