@@ -185,7 +185,6 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             raise DomainError("commodity.invalid", field="commodity")
         ids = [_uuid(i, "supply_point_ids") for i in request.supply_point_ids]
         async with self.db.tenant() as conn:
-            policy = await store.matrix(conn)
             page = await store.supply_points_page(
                 conn,
                 customer_numbers=numbers,
@@ -196,10 +195,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
                 limit=size,
             )
         return pb.ListSupplyPointsResponse(
-            supply_points=[
-                supply_point_pb(r, with_contract=CONTRACTS_READ in policy.get(r.contract_type, frozenset()))
-                for r in page.rows
-            ],
+            supply_points=[supply_point_pb(r, with_contract=CONTRACTS_READ in r.policy) for r in page.rows],
             page=common_pb2.PageInfo(
                 next_page_token=domain.encode_page_token(page.rows[-1].identifier) if page.has_more else "",
                 total_size=page.total,
@@ -212,11 +208,10 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         point_id = _uuid(request.supply_point_id, "supply_point_id")
         async with self.db.tenant() as conn:
             row = await store.supply_point(conn, point_id)
-            policy = await store.matrix(conn) if row is not None else {}
         if row is None:
             raise DomainError("not_found")
         guard.owns(row.customer_number)
-        allowed = policy.get(row.contract_type, frozenset())
+        allowed = frozenset(row.policy)
         guard.capability(SUPPLY_POINTS_READ, allowed)
         return pb.GetSupplyPointResponse(supply_point=supply_point_pb(row, with_contract=CONTRACTS_READ in allowed))
 

@@ -162,6 +162,8 @@ def _supply_point_columns() -> list[Any]:
         contracts.c.advance_cycle,
         contracts.c.e_invoice,
         contracts.c.valid_from,
+        # what the permission matrix allows on this contract type, read with the row rather than by a query of its own
+        sa.func.coalesce(permission_matrix.c.capabilities, sa.literal([], ARRAY(sa.Text))).label("policy"),
     ]
 
 
@@ -169,6 +171,13 @@ def _with_contract(conn: AsyncConnection) -> sa.Select:
     return (
         sa.select(*_supply_point_columns())
         .join(contracts, contracts.c.id == supply_points.c.contract_id)
+        .outerjoin(
+            permission_matrix,
+            sa.and_(
+                permission_matrix.c.tenant_id == contracts.c.tenant_id,
+                permission_matrix.c.contract_type == contracts.c.contract_type,
+            ),
+        )
         .where(scoped(conn, supply_points))
     )
 
@@ -200,22 +209,29 @@ async def supply_points_page(
                 sa.func.replace(supply_points.c.postal_code, " ", "").ilike(pattern.replace(" ", "")),
             )
         )
-    counts = (
-        await conn.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.count().filter(supply_points.c.commodity == "electricity"),
-                sa.func.count().filter(supply_points.c.commodity == "gas"),
-            ).where(scoped(conn, supply_points), *conditions)
-        )
-    ).one()
-    query = _with_contract(conn).where(*conditions)
+    counted = sa.select(
+        sa.func.count().label("total"),
+        sa.func.count().filter(supply_points.c.commodity == "electricity").label("electricity"),
+        sa.func.count().filter(supply_points.c.commodity == "gas").label("gas"),
+    ).where(scoped(conn, supply_points), *conditions)
+    totals = counted.cte("totals")
+    # the totals ride along with the page's rows: one statement where a page and its counts took two
+    query = (
+        _with_contract(conn)
+        .add_columns(totals.c.total, totals.c.electricity, totals.c.gas)
+        .join(totals, sa.true())
+        .where(*conditions)
+    )
     if after_identifier:
         query = query.where(supply_points.c.identifier > after_identifier)
     rows = list((await conn.execute(query.order_by(supply_points.c.identifier).limit(limit + 1))).all())
-    return SupplyPointPage(
-        rows=rows[:limit], total=counts[0], electricity=counts[1], gas=counts[2], has_more=len(rows) > limit
-    )
+    if rows:
+        total, electricity, gas = rows[0].total, rows[0].electricity, rows[0].gas
+    elif after_identifier:
+        total, electricity, gas = (await conn.execute(counted)).one()
+    else:
+        total = electricity = gas = 0
+    return SupplyPointPage(rows=rows[:limit], total=total, electricity=electricity, gas=gas, has_more=len(rows) > limit)
 
 
 async def supply_point(conn: AsyncConnection, supply_point_id: uuid.UUID) -> sa.Row | None:
