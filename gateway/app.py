@@ -23,11 +23,12 @@ from kit import context, telemetry
 from kit.config import Settings
 from kit.errors import DomainError
 from kit.secrets import derive
+from kit.service import freeze_startup_objects
 
 from . import oauth
 from .api import schemas
 from .api.v1 import ApiV1
-from .principal import Principal, principal_of
+from .principal import Principal, PrincipalCache, principal_of
 from .security import security_headers
 from .services import Services
 from .tenancy import TenantResolver, UnknownHost
@@ -175,6 +176,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services or Services(settings)
         app.state.tenants = TenantResolver(app.state.services.accounts)
         app.state.oauth_client_secret = derive(settings, "oauth.portal-web").hex()
+        app.state.principals = PrincipalCache(settings.session_cache_seconds)
+        if services is None:
+            freeze_startup_objects()
 
     async def on_shutdown(app: Litestar) -> None:
         if services is None:

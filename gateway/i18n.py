@@ -23,6 +23,7 @@ css_color, on_color, ink and tint for theme.css.
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import re
 import sys
@@ -187,16 +188,22 @@ def negotiate(
 NBSP = "\u00a0"
 
 
+@functools.cache
+def _babel_locale(locale: str) -> Locale:
+    # parsing a locale identifier is a good part of formatting one number, and pages format many
+    return Locale.parse(locale)
+
+
 def format_money(amount: Decimal | int | str, currency: str, locale: str) -> str:
-    return babel_numbers.format_currency(Decimal(amount), currency, locale=locale)
+    return babel_numbers.format_currency(Decimal(amount), currency, locale=_babel_locale(locale))
 
 
 def format_number(value: Decimal | int | float, locale: str, decimals: int | None = None) -> str:
     if decimals is not None:
-        pattern = copy.copy(Locale.parse(locale).decimal_formats[None])
+        pattern = copy.copy(_babel_locale(locale).decimal_formats[None])
         pattern.frac_prec = (decimals, decimals)
-        return pattern.apply(Decimal(str(value)), Locale.parse(locale))
-    return babel_numbers.format_decimal(value, locale=locale)
+        return pattern.apply(Decimal(str(value)), _babel_locale(locale))
+    return babel_numbers.format_decimal(value, locale=_babel_locale(locale))
 
 
 def format_kwh(value: Decimal | int | float, locale: str) -> str:
@@ -204,7 +211,7 @@ def format_kwh(value: Decimal | int | float, locale: str) -> str:
 
 
 def format_date(value: date, locale: str, fmt: str = "medium") -> str:
-    return babel_dates.format_date(value, format=fmt, locale=locale)
+    return babel_dates.format_date(value, format=fmt, locale=_babel_locale(locale))
 
 
 def format_datetime(utc_dt: datetime, tz: str, locale: str, fmt: str = "medium") -> str:
@@ -212,7 +219,7 @@ def format_datetime(utc_dt: datetime, tz: str, locale: str, fmt: str = "medium")
     if utc_dt.tzinfo is None:
         utc_dt = utc_dt.replace(tzinfo=UTC)
     local = utc_dt.astimezone(ZoneInfo(tz))
-    return babel_dates.format_datetime(local, format=fmt, tzinfo=ZoneInfo(tz), locale=locale)
+    return babel_dates.format_datetime(local, format=fmt, tzinfo=ZoneInfo(tz), locale=_babel_locale(locale))
 
 
 # --- colours for theme.css: tenant data, so checked and made readable here ----------------------------------
@@ -336,6 +343,8 @@ def make_environment(templates_dir: Path | str = TEMPLATES_DIR) -> jinja2.Enviro
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # templates ship with the code; checking their files' times on every render costs more than it is worth
+        auto_reload=False,
     )
     # msgids without the template's indentation; babel.cfg extracts with the same setting
     env.policies["ext.i18n.trimmed"] = True

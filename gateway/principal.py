@@ -7,6 +7,8 @@ their contract policy.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -50,6 +52,49 @@ def principal_of(resolved: identity_pb2.ResolveAccessTokenResponse, first_party:
         scopes=None if first_party else frozenset(resolved.scopes),
         customer_numbers=tuple(sorted(authz.visible_customer_numbers(grants, now))),
     )
+
+
+class PrincipalCache:
+    """Web sessions' resolved access tokens, kept for a few seconds so a page does not cost a call to identity.
+
+    A page view asks identity at most once per `ttl` seconds per session: a revoked session, a changed password or a
+    withdrawn grant reaches the pages within that time (sign-out on this gateway drops the entry at once). Keys are
+    the tenant and a hash of the token, so a session replayed on another brand's host is never served from here."""
+
+    def __init__(self, ttl: float, max_entries: int = 20_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, bytes], tuple[float, Principal]] = {}
+
+    @staticmethod
+    def _key(tenant_id: str, token: str) -> tuple[str, bytes]:
+        return tenant_id, hashlib.sha256(token.encode()).digest()
+
+    def get(self, tenant_id: str, token: str) -> Principal | None:
+        key = self._key(tenant_id, token)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            del self._entries[key]
+            return None
+        return entry[1]
+
+    def put(self, tenant_id: str, token: str, principal: Principal, expires_at: datetime | None = None) -> None:
+        if self.ttl <= 0:
+            return
+        lifetime = self.ttl
+        if expires_at is not None:
+            lifetime = min(lifetime, (expires_at - datetime.now(UTC)).total_seconds())
+        if lifetime <= 0:
+            return
+        while len(self._entries) >= self.max_entries:
+            # the oldest insertion first: dicts keep insertion order
+            del self._entries[next(iter(self._entries))]
+        self._entries[self._key(tenant_id, token)] = (time.monotonic() + lifetime, principal)
+
+    def drop(self, tenant_id: str, token: str) -> None:
+        self._entries.pop(self._key(tenant_id, token), None)
 
 
 def granted_supply_points(principal: Principal, customer_number: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from ..services import Services
 from . import render, session, views
 
 PAGE_SIZE = 25
+NAMES_KEPT_SECONDS = 300
 DASHBOARD_POINTS = 5
 MAX_FIELD = 256
 # the return address after signing in can be a whole OAuth authorization request (PKCE challenge, nonce …)
@@ -73,16 +75,27 @@ def ctx(request: Request, principal: Principal | None, customer_number: str = ""
     )
 
 
+async def customer_names(request: Request, services: Services, principal: Principal) -> dict[str, str]:
+    """The names of the user's customer numbers, for headings and the switcher on every page. Kept in the session
+    for a few minutes (names rarely change) instead of asking accounts on every page."""
+    numbers = list(principal.customer_numbers)
+    if not numbers:
+        return {}
+    kept = request.session.get("names")
+    if kept and kept.get("for") == numbers and time.time() - kept.get("at", 0) < NAMES_KEPT_SECONDS:
+        return kept["names"]
+    with context.bound(ctx(request, principal)):
+        resp = await services.accounts.ListCustomers(accounts_pb2.ListCustomersRequest(customer_numbers=numbers))
+    names = {c.customer_number: c.name for c in resp.customers}
+    request.session["names"] = {"for": numbers, "at": time.time(), "names": names}
+    return names
+
+
 async def customer_choices(
     request: Request, services: Services, principal: Principal
 ) -> tuple[views.CustomerChoice, ...]:
-    if len(principal.customer_numbers) < 2:
-        return tuple(views.CustomerChoice(n, "") for n in principal.customer_numbers)
-    with context.bound(ctx(request, principal)):
-        resp = await services.accounts.ListCustomers(
-            accounts_pb2.ListCustomersRequest(customer_numbers=list(principal.customer_numbers))
-        )
-    return tuple(views.CustomerChoice(c.customer_number, c.name) for c in resp.customers)
+    names = await customer_names(request, services, principal)
+    return tuple(views.CustomerChoice(n, names.get(n, "")) for n in principal.customer_numbers)
 
 
 async def customer_page(request: Request, services: Services, principal: Principal, nav_active: str) -> views.Page:
@@ -371,10 +384,11 @@ async def dashboard(request: Request, services: Services) -> Response:
     if not number:
         return Redirect(path=views.PATHS["profile"])
     call = ctx(request, principal, number)
+    page_ctx = await customer_page(request, services, principal, "dashboard")
+    names = {c.number: c.name for c in page_ctx.customers}
+    if number not in names:
+        raise DomainError("not_found")
     with context.bound(call):
-        customer = (
-            await services.accounts.GetCustomer(accounts_pb2.GetCustomerRequest(customer_number=number))
-        ).customer
         points = await services.accounts.ListSupplyPoints(
             accounts_pb2.ListSupplyPointsRequest(
                 customer_numbers=[number],
@@ -396,7 +410,7 @@ async def dashboard(request: Request, services: Services) -> Response:
                 e_invoice=c.e_invoice,
             )
     view = views.DashboardView(
-        customer_name=customer.name,
+        customer_name=names[number],
         customer_number=number,
         electricity_count=points.electricity_count,
         gas_count=points.gas_count,
@@ -405,9 +419,7 @@ async def dashboard(request: Request, services: Services) -> Response:
         capabilities=call.capabilities,
         actions=SERVED_ACTIONS,
     )
-    return render.html(
-        request, "dashboard.html", await customer_page(request, services, principal, "dashboard"), view=view
-    )
+    return render.html(request, "dashboard.html", page_ctx, view=view)
 
 
 @get("/supply-points", name="supply_points")

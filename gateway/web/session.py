@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import secrets
+from datetime import UTC
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from litestar import Request
@@ -19,7 +20,7 @@ from portal.identity.v1 import identity_pb2
 from kit import context
 from kit.errors import DomainError
 
-from ..principal import Principal, principal_of
+from ..principal import Principal, PrincipalCache, principal_of
 from ..services import Services
 
 CLIENT_ID = "portal-web"
@@ -127,17 +128,29 @@ async def _refresh(request: Request, services: Services) -> bool:
     return True
 
 
+def _cache(request: Request) -> PrincipalCache:
+    return request.app.state.principals
+
+
 async def current_principal(request: Request, services: Services) -> Principal | None:
     """The signed-in user of this browser session, refreshing an expired access token once."""
     if not request.session.get("at"):
         return None
+    tenant_id = request.state.tenant.id
+    cached = _cache(request).get(tenant_id, request.session["at"])
+    if cached is not None:
+        return cached
     for attempt in range(2):
+        token = request.session["at"]
         with context.bound(call_context(request)):
             resolved = await services.identity.ResolveAccessToken(
-                identity_pb2.ResolveAccessTokenRequest(access_token=request.session["at"])
+                identity_pb2.ResolveAccessTokenRequest(access_token=token)
             )
         if resolved.active:
-            return principal_of(resolved, first_party=True)
+            principal = principal_of(resolved, first_party=True)
+            expires_at = resolved.expires_at.ToDatetime(tzinfo=UTC) if resolved.HasField("expires_at") else None
+            _cache(request).put(tenant_id, token, principal, expires_at)
+            return principal
         if attempt == 0 and not await _refresh(request, services):
             break
     request.clear_session()
@@ -146,6 +159,8 @@ async def current_principal(request: Request, services: Services) -> Principal |
 
 async def sign_out(request: Request, services: Services) -> None:
     sid = request.session.get("sid")
+    if request.session.get("at"):
+        _cache(request).drop(request.state.tenant.id, request.session["at"])
     token = request.session.get("rt") or request.session.get("at")
     if token:
         await _exchange(
