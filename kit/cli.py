@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import json
 import os
 import signal
@@ -41,6 +42,8 @@ EXIT_REFUSED = 2
 EXIT_NOT_RUNNING = 3
 # the file format hdo reads planned outages in; the others are switching times
 OUTAGES_FORMAT = "outages"
+# changed codes `portal hdo import` names before it only counts the rest
+HDO_CODES_SHOWN = 20
 
 
 def default_data_dir() -> Path:
@@ -264,17 +267,29 @@ async def _hdo_import(address: str, tenant: str, path: Path, content: bytes, fmt
     async with rpc.channel(address, deadline_seconds=120) as channel:
         stub = HdoServiceStub(channel)
         with context.bound(ctx):
+            packed = gzip.compress(content, compresslevel=6)
             if fmt == OUTAGES_FORMAT or (not fmt and _is_outages(content)):
-                done = await stub.ImportOutages(pb.ImportOutagesRequest(content=content, file_name=path.name))
+                request = pb.ImportOutagesRequest(content=packed, content_encoding="gzip", file_name=path.name)
+                done = await stub.ImportOutages(request)
                 return (
                     f"{done.outages} outages: {done.planned} planned, {done.changed} changed, "
                     f"{done.cancelled} cancelled, {done.unchanged} unchanged"
                 )
-            request = pb.ImportScheduleRequest(content=content, format=fmt, valid_from=valid_from, file_name=path.name)
-            imported = await stub.ImportSchedule(request)
+            imported = await stub.ImportSchedule(
+                pb.ImportScheduleRequest(
+                    content=packed,
+                    content_encoding="gzip",
+                    format=fmt,
+                    valid_from=valid_from,
+                    file_name=path.name,
+                )
+            )
     if not imported.changed_codes:
         return f"{imported.format}: {imported.codes} codes, nothing changed (the same data was imported before)"
-    return f"{imported.format}: {imported.codes} codes, new switching times for {' '.join(imported.changed_codes)}"
+    changed = list(imported.changed_codes)
+    more = f" and {len(changed) - HDO_CODES_SHOWN} more" if len(changed) > HDO_CODES_SHOWN else ""
+    shown = " ".join(changed[:HDO_CODES_SHOWN])
+    return f"{imported.format}: {imported.codes} codes, new switching times for {shown}{more}"
 
 
 def hdo_import(path: Path, *, tenant: str, fmt: str, valid_from: str, data_dir: Path) -> int:

@@ -40,6 +40,7 @@ import io
 import json
 import re
 import unicodedata
+import zlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,30 @@ class ImportRefused(DomainError):
         )
 
 
+# a year of every code of a region in the DIP format is about 17 MB
+MAX_FILE_BYTES = 64 * 1024 * 1024
+GZIP = "gzip"
+
+
+def decode_content(content: bytes, encoding: str) -> bytes:
+    """The file as uploaded: as is, or gunzipped, refused when larger than `MAX_FILE_BYTES` either way."""
+    if encoding == GZIP:
+        try:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            content = inflater.decompress(content, MAX_FILE_BYTES + 1)
+        except zlib.error:
+            raise ImportRefused("encoding_invalid", value=encoding) from None
+        if not inflater.eof and len(content) <= MAX_FILE_BYTES:
+            raise ImportRefused("encoding_invalid", value=encoding)
+    elif encoding:
+        raise ImportRefused("encoding_invalid", value=encoding)
+    if len(content) > MAX_FILE_BYTES:
+        raise ImportRefused("too_large", max=MAX_FILE_BYTES)
+    if not content.strip():
+        raise ImportRefused("empty")
+    return content
+
+
 # --- times and windows ---------------------------------------------------------------------------
 
 _TIME = re.compile(r"(\d{1,2}):(\d{1,2})")
@@ -112,6 +137,8 @@ def window(start: str, end: str) -> Window:
     return (first, last if last > first else last + DAY)
 
 
+# a region's dump repeats the same few strings on every day of every code
+@lru_cache(maxsize=4096)
 def parse_windows(text: str) -> tuple[Window, ...]:
     """``"00:00-05:35;   06:30-08:55; …;"`` (any spaces, trailing separators) → windows in order."""
     result = []
@@ -156,6 +183,7 @@ class DayType:
         return cls(frozenset(int(d) for d in days), bool(flag))
 
 
+@lru_cache(maxsize=1024)
 def _plain(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -414,6 +442,20 @@ def parse_graphql(content: bytes, valid_from: date) -> tuple[CodeSchedule, ...]:
     return tuple(weekly.schedules())
 
 
+_CZECH_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+
+
+def _czech_date(text: str, where: dict[str, object]) -> date:
+    """DD.MM.YYYY."""
+    m = _CZECH_DATE.fullmatch(text.strip())
+    try:
+        if m is None:
+            raise ValueError(text)
+        return date(int(m[3]), int(m[2]), int(m[1]))
+    except ValueError:
+        raise ImportRefused("date_invalid", value=text, **where) from None
+
+
 def parse_dip(content: bytes) -> tuple[CodeSchedule, ...]:
     doc = _json(content)
     if not isinstance(doc, dict) or doc.get("statusCode") != 200 or isinstance(doc.get("statusCode"), bool):
@@ -428,10 +470,7 @@ def parse_dip(content: bytes) -> tuple[CodeSchedule, ...]:
             raise ImportRefused("shape_invalid", **where)
         code = normalise_code(_text(entry, "signal", where))
         raw_day = _text(entry, "datum", where)
-        try:
-            day = datetime.strptime(raw_day.strip(), "%d.%m.%Y").date()
-        except ValueError:
-            raise ImportRefused("date_invalid", value=raw_day, **where) from None
+        day = _czech_date(raw_day, where)
         if _plain(_text(entry, "den", where)).strip() != _WEEKDAY_NAMES[day.weekday()][1]:
             raise ImportRefused("weekday_mismatch", value=entry["den"], **where)
         days = codes.setdefault(code, {})

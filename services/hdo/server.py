@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -36,6 +37,11 @@ MAX_PLACES = 1000
 LOOKAHEAD_DAYS = 8
 CALENDAR_PAST_DAYS = 7
 CALENDAR_FUTURE_DAYS = 28
+# parsed versions and expanded timelines kept per process
+CACHE_SIZE = 4096
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def _timestamp(value: datetime) -> Timestamp:
@@ -76,8 +82,24 @@ def _may_import() -> None:
         raise DomainError("forbidden")
 
 
-def _version(row: sa.Row) -> domain.Version:
-    return domain.Version(row.id, row.effective_from, domain.CodeSchedule.from_json(row.schedule))
+class _Recent(Generic[K, V]):
+    """The most recently used values up to a count."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> V:
+        self._items[key] = value
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
 
 
 def _notice(row: sa.Row) -> domain.OutageNotice:
@@ -183,26 +205,36 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
         self.db = db
         self.zone = zone
         self.clock = clock
+        self._schedules: _Recent[tuple[str, int], domain.CodeSchedule] = _Recent(CACHE_SIZE)
+        self._timelines: _Recent[tuple[Any, ...], domain.Timeline] = _Recent(CACHE_SIZE)
 
     def _today(self) -> date:
         return self.clock().astimezone(self.zone).date()
 
     async def _versions(self, code: str, first: date, last: date) -> dict[int, tuple[domain.Version, sa.Row]]:
+        """The versions that may answer for the days. A stored version never changes, so its parsed switching times
+        are kept by id; only which versions apply is asked of the database every time."""
+        tenant = context.current().tenant_id
         async with self.db.tenant() as conn:
             rows = await store.versions(conn, code, first, last)
-        return {r.id: (_version(r), r) for r in rows}
+            known = {r.id: s for r in rows if (s := self._schedules.get((tenant, r.id))) is not None}
+            missing = [r.id for r in rows if r.id not in known]
+            loaded = await store.schedules(conn, missing) if missing else {}
+        for version_id, value in loaded.items():
+            known[version_id] = self._schedules.put((tenant, version_id), domain.CodeSchedule.from_json(value))
+        return {r.id: (domain.Version(r.id, r.effective_from, known[r.id]), r) for r in rows}
 
-    async def _intervals(
-        self, code: str, first: date, last: date
-    ) -> tuple[list[domain.Version], list[domain.Interval]]:
+    async def _timeline(self, code: str, first: date, last: date) -> tuple[list[domain.Version], domain.Timeline]:
         versions = [v for v, _ in (await self._versions(code, first, last)).values()]
-        return versions, domain.expand(versions, first, last, zone=self.zone)
+        key = (context.current().tenant_id, code, first, last, tuple(v.seq for v in versions))
+        timeline = self._timelines.get(key)
+        if timeline is None:
+            timeline = self._timelines.put(key, domain.Timeline(domain.expand(versions, first, last, zone=self.zone)))
+        return versions, timeline
 
     async def ImportSchedule(self, request: pb.ImportScheduleRequest, rpc: grpc.aio.ServicerContext) -> Any:
         _may_import()
-        content = bytes(request.content)
-        if not content.strip():
-            raise domain.ImportRefused("empty")
+        content = domain.decode_content(request.content, request.content_encoding)
         fmt = request.format or domain.detect_format(content)
         if fmt not in domain.SCHEDULE_FORMATS:
             raise domain.ImportRefused("format_unknown", value=fmt)
@@ -252,8 +284,8 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
         code = _code(request.code)
         at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else self.clock()
         day = at.astimezone(self.zone).date()
-        versions, intervals = await self._intervals(code, day - timedelta(days=1), day + timedelta(days=LOOKAHEAD_DAYS))
-        on, until = domain.is_low_tariff(domain.Timeline(intervals), at)
+        versions, timeline = await self._timeline(code, day - timedelta(days=1), day + timedelta(days=LOOKAHEAD_DAYS))
+        on, until = domain.is_low_tariff(timeline, at)
         response = pb.IsLowTariffResponse(low_tariff=on, known=domain.resolve(versions, day) is not None)
         if until is not None:
             response.until.CopyFrom(_timestamp(until))
@@ -265,13 +297,13 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
         first, last = _days(
             request, today - timedelta(days=CALENDAR_PAST_DAYS), today + timedelta(days=CALENDAR_FUTURE_DAYS)
         )
-        _, intervals = await self._intervals(code, first, last)
-        feed = domain.calendar(code, intervals, name=request.name or f"NT {code}", generated_at=self.clock())
+        _, timeline = await self._timeline(code, first, last)
+        feed = domain.calendar(code, timeline.windows, name=request.name or f"NT {code}", generated_at=self.clock())
         return pb.GetCalendarResponse(content=feed)
 
     async def ImportOutages(self, request: pb.ImportOutagesRequest, rpc: grpc.aio.ServicerContext) -> Any:
         _may_import()
-        notices = domain.parse_outages(bytes(request.content), self.zone)
+        notices = domain.parse_outages(domain.decode_content(request.content, request.content_encoding), self.zone)
         counts = dict.fromkeys((domain.PLANNED, domain.CHANGED, domain.CANCELLED, "unchanged"), 0)
         now = self.clock()
         async with self.db.tenant() as conn:

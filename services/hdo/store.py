@@ -156,9 +156,10 @@ async def validity_of(conn: AsyncConnection, codes: Sequence[str]) -> dict[str, 
 
 
 async def versions(conn: AsyncConnection, code: str, first: date, last: date) -> list[sa.Row]:
-    """Every version of `code` that may answer for a day between `first` and `last`, oldest import first."""
+    """Every version of `code` that may answer for a day between `first` and `last`, oldest import first; without
+    the switching times themselves (see `schedules`)."""
     rows = await conn.execute(
-        sa.select(schedule_versions)
+        sa.select(*(c for c in schedule_versions.c if c.name != "schedule"))
         .where(
             scoped(conn, schedule_versions),
             schedule_versions.c.code == code,
@@ -168,6 +169,15 @@ async def versions(conn: AsyncConnection, code: str, first: date, last: date) ->
         .order_by(schedule_versions.c.id)
     )
     return list(rows.all())
+
+
+async def schedules(conn: AsyncConnection, version_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    rows = await conn.execute(
+        sa.select(schedule_versions.c.id, schedule_versions.c.schedule).where(
+            scoped(conn, schedule_versions), schedule_versions.c.id.in_(list(version_ids))
+        )
+    )
+    return {r.id: r.schedule for r in rows}
 
 
 async def outages_by_external_id(conn: AsyncConnection, operator: str, external_ids: Sequence[str]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -398,3 +399,23 @@ def test_outage_states() -> None:
     assert domain.outage_transition(domain.CHANGED, 2, moved.content_hash(), cancelled) == (domain.CANCELLED, 3)
     assert domain.outage_transition(domain.CANCELLED, 3, digest, cancelled) is None
     assert domain.outage_transition(domain.CANCELLED, 3, digest, notice) == (domain.CHANGED, 4)
+
+
+def test_uploads_may_come_gzipped_and_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    content = DIP_SAMPLE.read_bytes()
+    assert domain.decode_content(gzip.compress(content), domain.GZIP) == content
+    assert domain.decode_content(content, "") == content
+    for data, encoding, problem in (
+        (content, "br", "encoding_invalid"),
+        (b"not gzip", domain.GZIP, "encoding_invalid"),
+        (gzip.compress(content)[:-20], domain.GZIP, "encoding_invalid"),
+        (b"  \n", "", "empty"),
+    ):
+        with pytest.raises(domain.ImportRefused) as refused:
+            domain.decode_content(data, encoding)
+        assert refused.value.reason == f"hdo.import.{problem}"
+    monkeypatch.setattr(domain, "MAX_FILE_BYTES", 100)
+    for data, encoding in ((content, ""), (gzip.compress(content), domain.GZIP)):
+        with pytest.raises(domain.ImportRefused) as refused:
+            domain.decode_content(data, encoding)
+        assert refused.value.reason == "hdo.import.too_large"

@@ -27,7 +27,7 @@ from portal.common.v1 import common_pb2 as portal_dot_common_dot_v1_dot_common__
 from portal.events.v1 import hdo_pb2 as portal_dot_events_dot_v1_dot_hdo__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17portal/hdo/v1/hdo.proto\x12\rportal.hdo.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dportal/common/v1/common.proto\x1a\x1aportal/events/v1/hdo.proto\"_\n\x15ImportScheduleRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x12\n\nvalid_from\x18\x03 \x01(\t\x12\x11\n\tfile_name\x18\x04 \x01(\t\"a\n\x16ImportScheduleResponse\x12\x11\n\timport_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\r\n\x05\x63odes\x18\x03 \x01(\x05\x12\x15\n\rchanged_codes\x18\x04 \x03(\t\"\\\n\x06Window\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb6\x01\n\x0fScheduleVersion\x12\x12\n\nvalid_from\x18\x01 \x01(\t\x12\x10\n\x08valid_to\x18\x02 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x03 \x01(\t\x12/\n\x0bimported_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rsource_format\x18\x05 \x01(\t\x12\r\n\x05label\x18\x06 \x01(\t\x12\x0e\n\x06tariff\x18\x07 \x01(\t\"G\n\x12GetScheduleRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x11\n\tfirst_day\x18\x02 \x01(\t\x12\x10\n\x08last_day\x18\x03 \x01(\t\"\xac\x01\n\x13GetScheduleResponse\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12&\n\x07windows\x18\x02 \x03(\x0b\x32\x15.portal.hdo.v1.Window\x12\x1a\n\x12low_tariff_seconds\x18\x03 \x01(\x03\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12\x30\n\x08versions\x18\x05 \x03(\x0b\x32\x1e.portal.hdo.v1.ScheduleVersion\"J\n\x12IsLowTariffRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"c\n\x13IsLowTariffResponse\x12\x12\n\nlow_tariff\x18\x01 \x01(\x08\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05known\x18\x03 \x01(\x08\"U\n\x12GetCalendarRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x11\n\tfirst_day\x18\x02 \x01(\t\x12\x10\n\x08last_day\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\"&\n\x13GetCalendarResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\":\n\x14ImportOutagesRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x11\n\tfile_name\x18\x02 \x01(\t\"p\n\x15ImportOutagesResponse\x12\x0f\n\x07outages\x18\x01 \x01(\x05\x12\x0f\n\x07planned\x18\x02 \x01(\x05\x12\x0f\n\x07\x63hanged\x18\x03 \x01(\x05\x12\x11\n\tcancelled\x18\x04 \x01(\x05\x12\x11\n\tunchanged\x18\x05 \x01(\x05\"_\n\x0bSupplyPlace\x12\x17\n\x0fsupply_point_id\x18\x01 \x01(\t\x12\x0b\n\x03\x65\x61n\x18\x02 \x01(\t\x12*\n\x07\x61\x64\x64ress\x18\x03 \x01(\x0b\x32\x19.portal.common.v1.Address\"\x92\x01\n\x12ListOutagesRequest\x12\x31\n\rsupply_points\x18\x01 \x03(\x0b\x32\x1a.portal.hdo.v1.SupplyPlace\x12.\n\nends_after\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11include_cancelled\x18\x03 \x01(\x08\"\x82\x01\n\x06Outage\x12.\n\x06notice\x18\x01 \x01(\x0b\x32\x1e.portal.events.v1.OutageNotice\x12\x18\n\x10supply_point_ids\x18\x02 \x03(\t\x12.\n\nupdated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"=\n\x13ListOutagesResponse\x12&\n\x07outages\x18\x01 \x03(\x0b\x32\x15.portal.hdo.v1.Outage2\x9f\x04\n\nHdoService\x12]\n\x0eImportSchedule\x12$.portal.hdo.v1.ImportScheduleRequest\x1a%.portal.hdo.v1.ImportScheduleResponse\x12T\n\x0bGetSchedule\x12!.portal.hdo.v1.GetScheduleRequest\x1a\".portal.hdo.v1.GetScheduleResponse\x12T\n\x0bIsLowTariff\x12!.portal.hdo.v1.IsLowTariffRequest\x1a\".portal.hdo.v1.IsLowTariffResponse\x12T\n\x0bGetCalendar\x12!.portal.hdo.v1.GetCalendarRequest\x1a\".portal.hdo.v1.GetCalendarResponse\x12Z\n\rImportOutages\x12#.portal.hdo.v1.ImportOutagesRequest\x1a$.portal.hdo.v1.ImportOutagesResponse\x12T\n\x0bListOutages\x12!.portal.hdo.v1.ListOutagesRequest\x1a\".portal.hdo.v1.ListOutagesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17portal/hdo/v1/hdo.proto\x12\rportal.hdo.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dportal/common/v1/common.proto\x1a\x1aportal/events/v1/hdo.proto\"y\n\x15ImportScheduleRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x12\n\nvalid_from\x18\x03 \x01(\t\x12\x11\n\tfile_name\x18\x04 \x01(\t\x12\x18\n\x10\x63ontent_encoding\x18\x05 \x01(\t\"a\n\x16ImportScheduleResponse\x12\x11\n\timport_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\r\n\x05\x63odes\x18\x03 \x01(\x05\x12\x15\n\rchanged_codes\x18\x04 \x03(\t\"\\\n\x06Window\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb6\x01\n\x0fScheduleVersion\x12\x12\n\nvalid_from\x18\x01 \x01(\t\x12\x10\n\x08valid_to\x18\x02 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x03 \x01(\t\x12/\n\x0bimported_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rsource_format\x18\x05 \x01(\t\x12\r\n\x05label\x18\x06 \x01(\t\x12\x0e\n\x06tariff\x18\x07 \x01(\t\"G\n\x12GetScheduleRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x11\n\tfirst_day\x18\x02 \x01(\t\x12\x10\n\x08last_day\x18\x03 \x01(\t\"\xac\x01\n\x13GetScheduleResponse\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12&\n\x07windows\x18\x02 \x03(\x0b\x32\x15.portal.hdo.v1.Window\x12\x1a\n\x12low_tariff_seconds\x18\x03 \x01(\x03\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12\x30\n\x08versions\x18\x05 \x03(\x0b\x32\x1e.portal.hdo.v1.ScheduleVersion\"J\n\x12IsLowTariffRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"c\n\x13IsLowTariffResponse\x12\x12\n\nlow_tariff\x18\x01 \x01(\x08\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05known\x18\x03 \x01(\x08\"U\n\x12GetCalendarRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x11\n\tfirst_day\x18\x02 \x01(\t\x12\x10\n\x08last_day\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\"&\n\x13GetCalendarResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\"T\n\x14ImportOutagesRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x11\n\tfile_name\x18\x02 \x01(\t\x12\x18\n\x10\x63ontent_encoding\x18\x03 \x01(\t\"p\n\x15ImportOutagesResponse\x12\x0f\n\x07outages\x18\x01 \x01(\x05\x12\x0f\n\x07planned\x18\x02 \x01(\x05\x12\x0f\n\x07\x63hanged\x18\x03 \x01(\x05\x12\x11\n\tcancelled\x18\x04 \x01(\x05\x12\x11\n\tunchanged\x18\x05 \x01(\x05\"_\n\x0bSupplyPlace\x12\x17\n\x0fsupply_point_id\x18\x01 \x01(\t\x12\x0b\n\x03\x65\x61n\x18\x02 \x01(\t\x12*\n\x07\x61\x64\x64ress\x18\x03 \x01(\x0b\x32\x19.portal.common.v1.Address\"\x92\x01\n\x12ListOutagesRequest\x12\x31\n\rsupply_points\x18\x01 \x03(\x0b\x32\x1a.portal.hdo.v1.SupplyPlace\x12.\n\nends_after\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11include_cancelled\x18\x03 \x01(\x08\"\x82\x01\n\x06Outage\x12.\n\x06notice\x18\x01 \x01(\x0b\x32\x1e.portal.events.v1.OutageNotice\x12\x18\n\x10supply_point_ids\x18\x02 \x03(\t\x12.\n\nupdated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"=\n\x13ListOutagesResponse\x12&\n\x07outages\x18\x01 \x03(\x0b\x32\x15.portal.hdo.v1.Outage2\x9f\x04\n\nHdoService\x12]\n\x0eImportSchedule\x12$.portal.hdo.v1.ImportScheduleRequest\x1a%.portal.hdo.v1.ImportScheduleResponse\x12T\n\x0bGetSchedule\x12!.portal.hdo.v1.GetScheduleRequest\x1a\".portal.hdo.v1.GetScheduleResponse\x12T\n\x0bIsLowTariff\x12!.portal.hdo.v1.IsLowTariffRequest\x1a\".portal.hdo.v1.IsLowTariffResponse\x12T\n\x0bGetCalendar\x12!.portal.hdo.v1.GetCalendarRequest\x1a\".portal.hdo.v1.GetCalendarResponse\x12Z\n\rImportOutages\x12#.portal.hdo.v1.ImportOutagesRequest\x1a$.portal.hdo.v1.ImportOutagesResponse\x12T\n\x0bListOutages\x12!.portal.hdo.v1.ListOutagesRequest\x1a\".portal.hdo.v1.ListOutagesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,37 +35,37 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'portal.hdo.v1.hdo_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_IMPORTSCHEDULEREQUEST']._serialized_start=134
-  _globals['_IMPORTSCHEDULEREQUEST']._serialized_end=229
-  _globals['_IMPORTSCHEDULERESPONSE']._serialized_start=231
-  _globals['_IMPORTSCHEDULERESPONSE']._serialized_end=328
-  _globals['_WINDOW']._serialized_start=330
-  _globals['_WINDOW']._serialized_end=422
-  _globals['_SCHEDULEVERSION']._serialized_start=425
-  _globals['_SCHEDULEVERSION']._serialized_end=607
-  _globals['_GETSCHEDULEREQUEST']._serialized_start=609
-  _globals['_GETSCHEDULEREQUEST']._serialized_end=680
-  _globals['_GETSCHEDULERESPONSE']._serialized_start=683
-  _globals['_GETSCHEDULERESPONSE']._serialized_end=855
-  _globals['_ISLOWTARIFFREQUEST']._serialized_start=857
-  _globals['_ISLOWTARIFFREQUEST']._serialized_end=931
-  _globals['_ISLOWTARIFFRESPONSE']._serialized_start=933
-  _globals['_ISLOWTARIFFRESPONSE']._serialized_end=1032
-  _globals['_GETCALENDARREQUEST']._serialized_start=1034
-  _globals['_GETCALENDARREQUEST']._serialized_end=1119
-  _globals['_GETCALENDARRESPONSE']._serialized_start=1121
-  _globals['_GETCALENDARRESPONSE']._serialized_end=1159
-  _globals['_IMPORTOUTAGESREQUEST']._serialized_start=1161
-  _globals['_IMPORTOUTAGESREQUEST']._serialized_end=1219
-  _globals['_IMPORTOUTAGESRESPONSE']._serialized_start=1221
-  _globals['_IMPORTOUTAGESRESPONSE']._serialized_end=1333
-  _globals['_SUPPLYPLACE']._serialized_start=1335
-  _globals['_SUPPLYPLACE']._serialized_end=1430
-  _globals['_LISTOUTAGESREQUEST']._serialized_start=1433
-  _globals['_LISTOUTAGESREQUEST']._serialized_end=1579
-  _globals['_OUTAGE']._serialized_start=1582
-  _globals['_OUTAGE']._serialized_end=1712
-  _globals['_LISTOUTAGESRESPONSE']._serialized_start=1714
-  _globals['_LISTOUTAGESRESPONSE']._serialized_end=1775
-  _globals['_HDOSERVICE']._serialized_start=1778
-  _globals['_HDOSERVICE']._serialized_end=2321
+  _globals['_IMPORTSCHEDULEREQUEST']._serialized_end=255
+  _globals['_IMPORTSCHEDULERESPONSE']._serialized_start=257
+  _globals['_IMPORTSCHEDULERESPONSE']._serialized_end=354
+  _globals['_WINDOW']._serialized_start=356
+  _globals['_WINDOW']._serialized_end=448
+  _globals['_SCHEDULEVERSION']._serialized_start=451
+  _globals['_SCHEDULEVERSION']._serialized_end=633
+  _globals['_GETSCHEDULEREQUEST']._serialized_start=635
+  _globals['_GETSCHEDULEREQUEST']._serialized_end=706
+  _globals['_GETSCHEDULERESPONSE']._serialized_start=709
+  _globals['_GETSCHEDULERESPONSE']._serialized_end=881
+  _globals['_ISLOWTARIFFREQUEST']._serialized_start=883
+  _globals['_ISLOWTARIFFREQUEST']._serialized_end=957
+  _globals['_ISLOWTARIFFRESPONSE']._serialized_start=959
+  _globals['_ISLOWTARIFFRESPONSE']._serialized_end=1058
+  _globals['_GETCALENDARREQUEST']._serialized_start=1060
+  _globals['_GETCALENDARREQUEST']._serialized_end=1145
+  _globals['_GETCALENDARRESPONSE']._serialized_start=1147
+  _globals['_GETCALENDARRESPONSE']._serialized_end=1185
+  _globals['_IMPORTOUTAGESREQUEST']._serialized_start=1187
+  _globals['_IMPORTOUTAGESREQUEST']._serialized_end=1271
+  _globals['_IMPORTOUTAGESRESPONSE']._serialized_start=1273
+  _globals['_IMPORTOUTAGESRESPONSE']._serialized_end=1385
+  _globals['_SUPPLYPLACE']._serialized_start=1387
+  _globals['_SUPPLYPLACE']._serialized_end=1482
+  _globals['_LISTOUTAGESREQUEST']._serialized_start=1485
+  _globals['_LISTOUTAGESREQUEST']._serialized_end=1631
+  _globals['_OUTAGE']._serialized_start=1634
+  _globals['_OUTAGE']._serialized_end=1764
+  _globals['_LISTOUTAGESRESPONSE']._serialized_start=1766
+  _globals['_LISTOUTAGESRESPONSE']._serialized_end=1827
+  _globals['_HDOSERVICE']._serialized_start=1830
+  _globals['_HDOSERVICE']._serialized_end=2373
 # @@protoc_insertion_point(module_scope)

@@ -29,12 +29,17 @@ class ImportScheduleRequest(_message.Message):
     FORMAT_FIELD_NUMBER: _builtins.int
     VALID_FROM_FIELD_NUMBER: _builtins.int
     FILE_NAME_FIELD_NUMBER: _builtins.int
+    CONTENT_ENCODING_FIELD_NUMBER: _builtins.int
     content: _builtins.bytes
     format: _builtins.str
     """cez-legacy, cez-graphql, cez-dip or csv; empty: recognised from the content"""
     valid_from: _builtins.str
     """first day for formats that carry no validity (cez-graphql); empty: today"""
     file_name: _builtins.str
+    content_encoding: _builtins.str
+    """"gzip" when `content` is compressed: a region's dump of dated switching times is larger than one gRPC message
+    may be, and shrinks a hundredfold
+    """
     def __init__(
         self,
         *,
@@ -42,10 +47,11 @@ class ImportScheduleRequest(_message.Message):
         format: _builtins.str = ...,
         valid_from: _builtins.str = ...,
         file_name: _builtins.str = ...,
+        content_encoding: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "file_name", b"file_name", "format", b"format", "valid_from", b"valid_from"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "content_encoding", b"content_encoding", "file_name", b"file_name", "format", b"format", "valid_from", b"valid_from"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -318,17 +324,21 @@ class ImportOutagesRequest(_message.Message):
 
     CONTENT_FIELD_NUMBER: _builtins.int
     FILE_NAME_FIELD_NUMBER: _builtins.int
+    CONTENT_ENCODING_FIELD_NUMBER: _builtins.int
     content: _builtins.bytes
     file_name: _builtins.str
+    content_encoding: _builtins.str
+    """"gzip" when `content` is compressed"""
     def __init__(
         self,
         *,
         content: _builtins.bytes = ...,
         file_name: _builtins.str = ...,
+        content_encoding: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "file_name", b"file_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "content_encoding", b"content_encoding", "file_name", b"file_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
