@@ -164,7 +164,8 @@ _WEEKDAY_NAMES = (
     ("ne", "nedele", "sun", "sunday"),
 )
 _WEEKDAYS = {name: day for day, names in enumerate(_WEEKDAY_NAMES) for name in names}
-_HOLIDAY_WORDS = ("svatky", "holidays", "holiday")
+# "… a svátky", "…+holidays": public holidays follow the rule
+_HOLIDAYS_SUFFIX = re.compile(r"(.*?)\s*(?:(?<![a-z])a\s+|\+)?\s*(?:svatky|holidays?)")
 
 
 @dataclass(frozen=True)
@@ -199,14 +200,10 @@ def _weekday(name: str, original: str) -> int:
 def parse_day_type(text: str) -> DayType:
     """ "Po - Pá", "So - Ne", "Pondělí", "Neděle a svátky", "Pondělí - Pátek (20 hodin denně)", "sat-sun+holidays"."""
     plain = re.sub(r"\(.*?\)", "", _plain(text)).strip()
-    with_holidays = False
-    for word in _HOLIDAY_WORDS:
-        for joint in (" a ", "+", ""):
-            if plain.endswith(joint + word):
-                plain, with_holidays = plain[: -len(joint + word)].strip(), True
-                break
-        if with_holidays:
-            break
+    suffix = _HOLIDAYS_SUFFIX.fullmatch(plain)
+    with_holidays = suffix is not None
+    if suffix is not None:
+        plain = suffix[1]
     if not plain:
         if with_holidays:
             return DayType(frozenset(), True)
@@ -537,7 +534,9 @@ def detect_format(content: bytes) -> str:
     if not stripped.startswith((b"{", b"[")):
         return CSV
     doc = _json(content)
-    if isinstance(doc, list) or (isinstance(doc, dict) and "hdoData" in str(doc.get("data", ""))[:200]):
+    if isinstance(doc, list) or (
+        isinstance(doc, dict) and isinstance(doc.get("data"), dict) and "hdoData" in doc["data"]
+    ):
         return GRAPHQL
     if isinstance(doc, dict) and isinstance(doc.get("outages"), list):
         return OUTAGES

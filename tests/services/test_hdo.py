@@ -26,6 +26,7 @@ from kit import bus, cli, context, demo, rpc
 from kit.config import Settings
 from kit.errors import DomainError
 from kit.service import start
+from services.hdo import seed
 from services.hdo.wiring import SPEC
 
 from ..conftest import free_port
@@ -329,7 +330,7 @@ async def test_bad_requests_are_refused_with_a_reason(hdo, tenant):
     assert refused.value.reason == "hdo.import.shape_invalid"
 
 
-async def test_demo_households_have_switching_times(hdo):
+async def test_demo_households_have_switching_times(service, hdo, infra):
     volta = demo.tenant("volta")
     codes = sorted({p.hdo_code for p in demo.supply_points("volta") if p.hdo_code})
     assert "A3B7DP6" in codes
@@ -339,6 +340,10 @@ async def test_demo_households_have_switching_times(hdo):
                 pb.GetScheduleRequest(code=code, first_day=(date.today() - timedelta(days=90)).isoformat())
             )
             assert resp.windows, code
+    # the seed runs on every start
+    before = await count_rows(infra, "schedule_versions", str(volta.id))
+    await seed.seed(service.runtime)
+    assert await count_rows(infra, "schedule_versions", str(volta.id)) == before
 
 
 async def test_portal_hdo_import_command(service, hdo, tenant, tmp_path, monkeypatch, capsys):
