@@ -23,6 +23,7 @@ from portal.hdo.v1 import hdo_pb2 as pb
 from portal.hdo.v1.hdo_pb2_grpc import HdoServiceStub
 
 from kit import bus, cli, context, demo, rpc
+from kit import db as kitdb
 from kit.config import Settings
 from kit.errors import DomainError
 from kit.service import start
@@ -290,7 +291,9 @@ async def test_outages_match_supply_points_by_ean_or_address(hdo, tenant):
     assert shown.outages[0].notice.state == "cancelled"
 
 
-async def test_another_tenant_sees_nothing_and_customers_cannot_import(hdo, tenant):
+@pytest.mark.parametrize("app_filter", [True, False], ids=["with-app-filter", "rls-alone"])
+async def test_another_tenant_sees_nothing_and_customers_cannot_import(hdo, tenant, monkeypatch, app_filter):
+    monkeypatch.setattr(kitdb, "APPLICATION_TENANT_FILTER", app_filter)
     other = str(uuid.uuid4())
     with as_staff(tenant):
         await hdo.ImportSchedule(
