@@ -305,7 +305,7 @@ class _WeeklyRules:
 
     def __init__(self) -> None:
         self.rules: dict[tuple[str, date, date | None], list[tuple[DayType, tuple[Window, ...]]]] = {}
-        self.first: dict[tuple[str, date, date | None], tuple[dict[str, object], str, str]] = {}
+        self.labels: dict[tuple[str, date, date | None], tuple[str, str]] = {}
 
     def add(
         self,
@@ -323,12 +323,12 @@ class _WeeklyRules:
         if any(t == day_type for t, _ in rules):
             raise ImportRefused("day_type_duplicate", code=code, **where)
         rules.append((day_type, windows))
-        self.first.setdefault(key, (where, label, tariff))
+        self.labels.setdefault(key, (label, tariff))
 
     def schedules(self) -> list[CodeSchedule]:
         result = []
         for key, rules in self.rules.items():
-            _, label, tariff = self.first[key]
+            label, tariff = self.labels[key]
             result.append(
                 CodeSchedule(*key, weekly=tuple(sorted(rules, key=lambda r: r[0].key())), label=label, tariff=tariff)
             )
@@ -359,7 +359,10 @@ def _text(record: dict[str, Any], key: str, where: dict[str, object]) -> str:
 def _epoch_date(value: Any, key: str, where: dict[str, object], zone: ZoneInfo) -> date:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ImportRefused("field_missing", name=key, **where)
-    return datetime.fromtimestamp(value / 1000, zone).date()
+    try:
+        return datetime.fromtimestamp(value / 1000, zone).date()
+    except (OverflowError, OSError, ValueError):
+        raise ImportRefused("date_invalid", name=key, value=value, **where) from None
 
 
 def _located(where: dict[str, object], parse: Callable[..., Any], *args: Any) -> Any:
@@ -492,10 +495,10 @@ def parse_csv(content: bytes) -> tuple[CodeSchedule, ...]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImportRefused("encoding_invalid") from None
+    reader = csv.reader(io.StringIO(text))
+    # the line a record ends on, which is where an editor shows it
     rows = [
-        (n, row)
-        for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)
-        if row and "".join(row).strip() and not row[0].lstrip().startswith("#")
+        (reader.line_num, row) for row in reader if row and "".join(row).strip() and not row[0].lstrip().startswith("#")
     ]
     if not rows or [c.strip().lower() for c in rows[0][1]] != CSV_HEADER:
         raise ImportRefused("header_invalid", line=rows[0][0] if rows else 1, expected=",".join(CSV_HEADER))
@@ -550,19 +553,14 @@ def detect_format(content: bytes) -> str:
 def parse_schedule(content: bytes, fmt: str, *, valid_from: date, zone: ZoneInfo = ZONE) -> tuple[CodeSchedule, ...]:
     """Every code's schedule in the file; `valid_from` applies where the format carries no validity."""
     if fmt == LEGACY:
-        schedules = parse_legacy(content, zone)
-    elif fmt == GRAPHQL:
-        schedules = parse_graphql(content, valid_from)
-    elif fmt == DIP:
-        schedules = parse_dip(content)
-    elif fmt == CSV:
-        schedules = parse_csv(content)
-    else:
-        raise ImportRefused("format_unknown", value=fmt)
-    keys = [(s.code, s.valid_from) for s in schedules]
-    if len(set(keys)) != len(keys):
-        raise ImportRefused("code_duplicate", code=next(k[0] for k in keys if keys.count(k) > 1))
-    return schedules
+        return parse_legacy(content, zone)
+    if fmt == GRAPHQL:
+        return parse_graphql(content, valid_from)
+    if fmt == DIP:
+        return parse_dip(content)
+    if fmt == CSV:
+        return parse_csv(content)
+    raise ImportRefused("format_unknown", value=fmt)
 
 
 # --- versions and expansion ----------------------------------------------------------------------

@@ -102,6 +102,13 @@ def test_legacy_malformed_records_are_named(records: list, problem: str, params:
     assert params.items() <= refused.value.params.items()
 
 
+def test_legacy_validity_out_of_range_is_refused() -> None:
+    record = {**legacy_record("A1B5DP6", "Po - Pá", ("1:00", "2:00")), "VALID_FROM": 10**20}
+    with pytest.raises(domain.ImportRefused) as refused:
+        domain.parse_legacy(json.dumps({"data": [record]}).encode())
+    assert refused.value.reason == "hdo.import.date_invalid" and refused.value.params["name"] == "VALID_FROM"
+
+
 # --- the GraphQL generation ----------------------------------------------------------------------
 
 
@@ -224,6 +231,21 @@ def test_csv_weekly_dated_and_validity() -> None:
     assert domain.resolve(versions, date(2025, 12, 31)).schedule is dated
     assert domain.resolve(versions, date(2026, 1, 1)).schedule.day_windows(date(2026, 1, 1)) == ((0, 480),)
     assert domain.resolve(versions, date(2026, 4, 1)) is None
+
+
+def test_csv_a_dated_day_on_the_first_day_of_a_season_wins_that_day() -> None:
+    content = csv_file("A1,2025-12-24,,mon-sun,00:00-06:00", "A1,,,2025-12-24,10:00-11:00")
+    weekly, dated = domain.parse_csv(content)
+    versions = [domain.Version(1, weekly.valid_from, weekly), domain.Version(2, dated.valid_from, dated)]
+    assert domain.resolve(versions, date(2025, 12, 24)).schedule is dated
+    assert domain.resolve(versions, date(2025, 12, 25)).schedule is weekly
+
+
+def test_csv_lines_are_counted_as_an_editor_shows_them() -> None:
+    content = csv_file('A1,2025-01-01,,mon,"01:00-02:00;', '03:00-04:00"', "A1,2025-01-01,,tue,7:60-8:00")
+    with pytest.raises(domain.ImportRefused) as refused:
+        domain.parse_csv(content)
+    assert refused.value.params["line"] == "4"
 
 
 @pytest.mark.parametrize(
