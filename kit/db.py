@@ -26,6 +26,7 @@ from kit import context, telemetry
 APPLICATION_TENANT_FILTER = True
 
 TENANT_SETTING = "portal.tenant_id"
+_BIND_TENANT = f"SELECT set_config('{TENANT_SETTING}', $1, true)"
 
 
 def role_of(service: str) -> str:
@@ -71,7 +72,9 @@ class Database:
             raise RuntimeError("no tenant in the call context")
         uuid.UUID(tid)
         async with self.engine.begin() as conn:
-            await conn.execute(sa.select(sa.func.set_config(TENANT_SETTING, tid, True)))
+            # plain driver SQL: this runs before every tenant transaction, and building a Core statement for it
+            # costs more than the round trip
+            await conn.exec_driver_sql(_BIND_TENANT, (tid,))
             conn.info["tenant_id"] = tid
             try:
                 yield conn
@@ -121,6 +124,18 @@ def scoped(conn: AsyncConnection, table: sa.Table) -> sa.ColumnElement[bool]:
     if not APPLICATION_TENANT_FILTER:
         return sa.true()
     return table.c.tenant_id == conn.info["tenant_id"]
+
+
+def scoped_by_parameter(table: sa.Table) -> sa.ColumnElement[bool]:
+    """`scoped` for statements built once and run many times: the tenant comes in the `tenant_id` parameter,
+    which `tenant_parameter` supplies. Build such statements per value of APPLICATION_TENANT_FILTER."""
+    if not APPLICATION_TENANT_FILTER:
+        return sa.true()
+    return table.c.tenant_id == sa.bindparam("tenant_id", type_=sa.Uuid)
+
+
+def tenant_parameter(conn: AsyncConnection) -> dict[str, str]:
+    return {"tenant_id": conn.info["tenant_id"]}
 
 
 def bound_tenant(conn: AsyncConnection) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kit.db import scoped
+from kit import db
+from kit.db import scoped, scoped_by_parameter, tenant_parameter
 
 metadata = sa.MetaData()
 
@@ -167,19 +169,60 @@ def _supply_point_columns() -> list[Any]:
     ]
 
 
+def _supply_points_with_contract() -> sa.Join:
+    return supply_points.join(contracts, contracts.c.id == supply_points.c.contract_id).outerjoin(
+        permission_matrix,
+        sa.and_(
+            permission_matrix.c.tenant_id == contracts.c.tenant_id,
+            permission_matrix.c.contract_type == contracts.c.contract_type,
+        ),
+    )
+
+
 def _with_contract(conn: AsyncConnection) -> sa.Select:
     return (
         sa.select(*_supply_point_columns())
-        .join(contracts, contracts.c.id == supply_points.c.contract_id)
-        .outerjoin(
-            permission_matrix,
-            sa.and_(
-                permission_matrix.c.tenant_id == contracts.c.tenant_id,
-                permission_matrix.c.contract_type == contracts.c.contract_type,
-            ),
-        )
+        .select_from(_supply_points_with_contract())
         .where(scoped(conn, supply_points))
     )
+
+
+@functools.cache
+def _page_statements(app_filter: bool, commodity: bool, only_ids: bool, text: bool, after: bool) -> tuple[Any, Any]:
+    """The totals and page queries for one combination of filters, built once: building and keying statements of
+    this size costs more CPU than PostgreSQL spends running them. `app_filter` is APPLICATION_TENANT_FILTER, part of
+    the key because tests switch it."""
+    conditions: list[Any] = [supply_points.c.customer_number.in_(sa.bindparam("customer_numbers", expanding=True))]
+    if commodity:
+        conditions.append(supply_points.c.commodity == sa.bindparam("commodity"))
+    if only_ids:
+        conditions.append(supply_points.c.id.in_(sa.bindparam("only_ids", expanding=True)))
+    if text:
+        conditions.append(
+            sa.or_(
+                supply_points.c.identifier.ilike(sa.bindparam("prefix")),
+                supply_points.c.city.ilike(sa.bindparam("pattern")),
+                supply_points.c.street.ilike(sa.bindparam("pattern")),
+                sa.func.replace(supply_points.c.postal_code, " ", "").ilike(sa.bindparam("postal_pattern")),
+            )
+        )
+    conditions.append(scoped_by_parameter(supply_points))
+    counted = sa.select(
+        sa.func.count().label("total"),
+        sa.func.count().filter(supply_points.c.commodity == "electricity").label("electricity"),
+        sa.func.count().filter(supply_points.c.commodity == "gas").label("gas"),
+    ).where(*conditions)
+    totals = counted.cte("totals")
+    # the totals ride along with the page's rows: one statement where a page and its counts took two
+    page = (
+        sa.select(*_supply_point_columns(), totals.c.total, totals.c.electricity, totals.c.gas)
+        .select_from(_supply_points_with_contract())
+        .join(totals, sa.true())
+        .where(*conditions)
+    )
+    if after:
+        page = page.where(supply_points.c.identifier > sa.bindparam("after"))
+    return counted, page.order_by(supply_points.c.identifier).limit(sa.bindparam("limit"))
 
 
 async def supply_points_page(
@@ -193,42 +236,26 @@ async def supply_points_page(
     limit: int,
 ) -> SupplyPointPage:
     """One page in identifier order (keyset, so page 40 costs what page 1 does) with totals for the filter."""
-    conditions: list[Any] = [supply_points.c.customer_number.in_(list(customer_numbers))]
+    counted, page = _page_statements(
+        db.APPLICATION_TENANT_FILTER, bool(commodity), bool(only_ids), bool(text), bool(after_identifier)
+    )
+    params: dict[str, Any] = {"customer_numbers": list(customer_numbers), "limit": limit + 1}
+    if db.APPLICATION_TENANT_FILTER:
+        params.update(tenant_parameter(conn))
     if commodity:
-        conditions.append(supply_points.c.commodity == commodity)
+        params["commodity"] = commodity
     if only_ids:
-        conditions.append(supply_points.c.id.in_(list(only_ids)))
+        params["only_ids"] = list(only_ids)
     if text:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        conditions.append(
-            sa.or_(
-                supply_points.c.identifier.ilike(f"{text}%"),
-                supply_points.c.city.ilike(pattern),
-                supply_points.c.street.ilike(pattern),
-                sa.func.replace(supply_points.c.postal_code, " ", "").ilike(pattern.replace(" ", "")),
-            )
-        )
-    counted = sa.select(
-        sa.func.count().label("total"),
-        sa.func.count().filter(supply_points.c.commodity == "electricity").label("electricity"),
-        sa.func.count().filter(supply_points.c.commodity == "gas").label("gas"),
-    ).where(scoped(conn, supply_points), *conditions)
-    totals = counted.cte("totals")
-    # the totals ride along with the page's rows: one statement where a page and its counts took two
-    query = (
-        _with_contract(conn)
-        .add_columns(totals.c.total, totals.c.electricity, totals.c.gas)
-        .join(totals, sa.true())
-        .where(*conditions)
-    )
+        params.update(prefix=f"{escaped}%", pattern=f"%{escaped}%", postal_pattern=f"%{escaped.replace(' ', '')}%")
     if after_identifier:
-        query = query.where(supply_points.c.identifier > after_identifier)
-    rows = list((await conn.execute(query.order_by(supply_points.c.identifier).limit(limit + 1))).all())
+        params["after"] = after_identifier
+    rows = list((await conn.execute(page, params)).all())
     if rows:
         total, electricity, gas = rows[0].total, rows[0].electricity, rows[0].gas
     elif after_identifier:
-        total, electricity, gas = (await conn.execute(counted)).one()
+        total, electricity, gas = (await conn.execute(counted, params)).one()
     else:
         total = electricity = gas = 0
     return SupplyPointPage(rows=rows[:limit], total=total, electricity=electricity, gas=gas, has_more=len(rows) > limit)
