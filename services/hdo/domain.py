@@ -675,6 +675,11 @@ def week_of(day: date) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
+def week_low_tariff(intervals: Iterable[Interval], day: date, zone: ZoneInfo = ZONE) -> timedelta:
+    """NT time in the local Monday-to-Sunday week holding `day`."""
+    return low_tariff_duration(intervals, *local_day_bounds(*week_of(day), zone))
+
+
 # --- iCalendar -----------------------------------------------------------------------------------
 
 

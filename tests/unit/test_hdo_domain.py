@@ -333,9 +333,8 @@ def test_is_low_tariff_agrees_with_the_windows_and_week_hours_add_up(
             assert at < until and all(not (a <= until < b) for a, b in intervals)
         elif until is not None:
             assert at < until and any(a == until for a, _ in intervals)
-    week_start, week_end = domain.local_day_bounds(*domain.week_of(monday))
     published = sum(b - a for w in (weekday, weekend) for a, b in _pairs(w) for _ in range(5 if w is weekday else 2))
-    assert domain.low_tariff_duration(timeline.windows, week_start, week_end) == timedelta(minutes=published)
+    assert domain.week_low_tariff(timeline.windows, monday + timedelta(days=3)) == timedelta(minutes=published)
 
 
 def test_is_low_tariff_random_instants_match_a_linear_scan() -> None:
