@@ -194,10 +194,13 @@ def _babel_locale(locale: str) -> Locale:
     return Locale.parse(locale)
 
 
+# pure and asked for the same few amounts on page after page; Babel's formatting is a visible share of a render
+@functools.lru_cache(maxsize=4096)
 def format_money(amount: Decimal | int | str, currency: str, locale: str) -> str:
     return babel_numbers.format_currency(Decimal(amount), currency, locale=_babel_locale(locale))
 
 
+@functools.lru_cache(maxsize=4096)
 def format_number(value: Decimal | int | float, locale: str, decimals: int | None = None) -> str:
     if decimals is not None:
         pattern = copy.copy(_babel_locale(locale).decimal_formats[None])

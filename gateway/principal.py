@@ -8,7 +8,9 @@ their contract policy.
 from __future__ import annotations
 
 import hashlib
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -54,47 +56,76 @@ def principal_of(resolved: identity_pb2.ResolveAccessTokenResponse, first_party:
     )
 
 
+@dataclass(frozen=True)
+class _Kept:
+    principal: Principal
+    # from here on the next page view has identity check the token again, in the background
+    renew_at: float
+    # from here on it is not served at all
+    expires_at: float
+
+
 class PrincipalCache:
-    """Web sessions' resolved access tokens, kept for a few seconds so a page does not cost a call to identity.
+    """Web sessions' resolved access tokens, so that page views do not wait for identity.
 
-    A page view asks identity at most once per `ttl` seconds per session: a revoked session, a changed password or a
-    withdrawn grant reaches the pages within that time (sign-out on this gateway drops the entry at once). Keys are
-    the tenant and a hash of the token, so a session replayed on another brand's host is never served from here."""
+    An entry is served for at most `ttl` seconds. Somewhere in its first half (at random, so that sessions begun
+    together do not all come due together) the next page view starts one check with identity in the background and is
+    served meanwhile; the answer renews the entry or, for a revoked or expired token, removes it. A revoked session,
+    a changed password or a withdrawn grant thus reaches the pages within `ttl` at worst, and sign-out on this gateway
+    drops the entry at once. Keys are the tenant and a hash of the token, so a session replayed on another brand's
+    host is never served from here."""
 
-    def __init__(self, ttl: float, max_entries: int = 20_000) -> None:
+    def __init__(self, ttl: float, max_entries: int = 20_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: dict[tuple[str, bytes], tuple[float, Principal]] = {}
+        self.clock = clock
+        self._entries: dict[tuple[str, bytes], _Kept] = {}
+        self._renewing: set[tuple[str, bytes]] = set()
 
     @staticmethod
     def _key(tenant_id: str, token: str) -> tuple[str, bytes]:
         return tenant_id, hashlib.sha256(token.encode()).digest()
 
-    def get(self, tenant_id: str, token: str) -> Principal | None:
+    def get(self, tenant_id: str, token: str) -> tuple[Principal | None, bool]:
+        """The kept principal, and whether the caller should have it renewed (told to one caller at a time)."""
         key = self._key(tenant_id, token)
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[0] <= time.monotonic():
-            del self._entries[key]
-            return None
-        return entry[1]
+        kept = self._entries.get(key)
+        if kept is None:
+            return None, False
+        now = self.clock()
+        if kept.expires_at <= now:
+            self.drop(tenant_id, token)
+            return None, False
+        if kept.renew_at <= now and key not in self._renewing:
+            self._renewing.add(key)
+            return kept.principal, True
+        return kept.principal, False
 
-    def put(self, tenant_id: str, token: str, principal: Principal, expires_at: datetime | None = None) -> None:
-        if self.ttl <= 0:
-            return
+    def put(self, tenant_id: str, token: str, principal: Principal, token_expires_at: datetime | None = None) -> None:
+        key = self._key(tenant_id, token)
+        self._renewing.discard(key)
         lifetime = self.ttl
-        if expires_at is not None:
-            lifetime = min(lifetime, (expires_at - datetime.now(UTC)).total_seconds())
+        if token_expires_at is not None:
+            lifetime = min(lifetime, (token_expires_at - datetime.now(UTC)).total_seconds())
         if lifetime <= 0:
+            self._entries.pop(key, None)
             return
         while len(self._entries) >= self.max_entries:
             # the oldest insertion first: dicts keep insertion order
-            del self._entries[next(iter(self._entries))]
-        self._entries[self._key(tenant_id, token)] = (time.monotonic() + lifetime, principal)
+            oldest = next(iter(self._entries))
+            del self._entries[oldest]
+            self._renewing.discard(oldest)
+        now = self.clock()
+        self._entries[key] = _Kept(principal, now + self.ttl * random.uniform(0.5, 0.9), now + lifetime)
+
+    def renewal_failed(self, tenant_id: str, token: str) -> None:
+        """Identity could not be asked: a later page view tries again while the entry lasts."""
+        self._renewing.discard(self._key(tenant_id, token))
 
     def drop(self, tenant_id: str, token: str) -> None:
-        self._entries.pop(self._key(tenant_id, token), None)
+        key = self._key(tenant_id, token)
+        self._entries.pop(key, None)
+        self._renewing.discard(key)
 
 
 def granted_supply_points(principal: Principal, customer_number: str) -> list[str]:

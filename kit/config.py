@@ -74,8 +74,9 @@ class Settings:
     secret_key: str = ""
     rpc_deadline_seconds: float = 5.0
     db_pool_size: int = 10
-    # how long the gateway trusts a web session's resolved token before asking identity again; 0 asks every time
-    session_cache_seconds: float = 5.0
+    # at most how long pages are served on a web session's token without identity confirming it (renewed in the
+    # background before then); 0 asks identity on every page
+    session_cache_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -108,7 +109,7 @@ class Settings:
             secret_key=env.get("PORTAL_SECRET_KEY", ""),
             rpc_deadline_seconds=_float(env, "PORTAL_RPC_DEADLINE_SECONDS", 5.0),
             db_pool_size=_int(env, "PORTAL_DB_POOL_SIZE", 10),
-            session_cache_seconds=_float(env, "PORTAL_SESSION_CACHE_SECONDS", 5.0),
+            session_cache_seconds=_float(env, "PORTAL_SESSION_CACHE_SECONDS", 15.0),
         )
 
     def require(self, *names: str) -> Settings:

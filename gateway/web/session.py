@@ -6,11 +6,12 @@ code flow with PKCE against the identity service's endpoints and keeps the token
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import secrets
-from datetime import UTC
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from litestar import Request
@@ -132,14 +133,44 @@ def _cache(request: Request) -> PrincipalCache:
     return request.app.state.principals
 
 
+# renewals running in the background; kept here so that they are not collected before they finish
+_renewals: set[asyncio.Task[None]] = set()
+
+
+async def _renew(call: context.CallContext, services: Services, cache: PrincipalCache, token: str) -> None:
+    try:
+        with context.bound(call):
+            resolved = await services.identity.ResolveAccessToken(
+                identity_pb2.ResolveAccessTokenRequest(access_token=token)
+            )
+    except DomainError:
+        cache.renewal_failed(call.tenant_id, token)
+        return
+    if resolved.active:
+        cache.put(call.tenant_id, token, principal_of(resolved, first_party=True), _expiry(resolved))
+    else:
+        cache.drop(call.tenant_id, token)
+
+
+def _expiry(resolved: identity_pb2.ResolveAccessTokenResponse) -> datetime | None:
+    return resolved.expires_at.ToDatetime(tzinfo=UTC) if resolved.HasField("expires_at") else None
+
+
 async def current_principal(request: Request, services: Services) -> Principal | None:
     """The signed-in user of this browser session, refreshing an expired access token once."""
     if not request.session.get("at"):
         return None
+    cache = _cache(request)
     tenant_id = request.state.tenant.id
-    cached = _cache(request).get(tenant_id, request.session["at"])
-    if cached is not None:
-        return cached
+    kept, renew = cache.get(tenant_id, request.session["at"])
+    if kept is not None:
+        if renew:
+            task = asyncio.get_running_loop().create_task(
+                _renew(call_context(request), services, cache, request.session["at"])
+            )
+            _renewals.add(task)
+            task.add_done_callback(_renewals.discard)
+        return kept
     for attempt in range(2):
         token = request.session["at"]
         with context.bound(call_context(request)):
@@ -148,8 +179,7 @@ async def current_principal(request: Request, services: Services) -> Principal |
             )
         if resolved.active:
             principal = principal_of(resolved, first_party=True)
-            expires_at = resolved.expires_at.ToDatetime(tzinfo=UTC) if resolved.HasField("expires_at") else None
-            _cache(request).put(tenant_id, token, principal, expires_at)
+            cache.put(tenant_id, token, principal, _expiry(resolved))
             return principal
         if attempt == 0 and not await _refresh(request, services):
             break

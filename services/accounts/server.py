@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, time
 from typing import Any
 
 import grpc
@@ -68,7 +69,7 @@ def customer_pb(row: sa.Row) -> pb.Customer:
 
 def contract_pb(row: sa.Row, *, contract_id: uuid.UUID, number: str) -> pb.Contract:
     valid_from = Timestamp()
-    valid_from.FromJsonString(f"{row.valid_from.isoformat()}T00:00:00Z")
+    valid_from.FromDatetime(datetime.combine(row.valid_from, time.min, tzinfo=UTC))
     return pb.Contract(
         id=str(contract_id),
         number=number,
