@@ -437,6 +437,7 @@ async def supply_points(
                 commodity=commodity,
                 page=common_pb2.PageRequest(page_size=PAGE_SIZE, page_token=page[:512]),
                 supply_point_ids=granted_supply_points(principal, number),
+                view=accounts_pb2.SUPPLY_POINT_VIEW_BASIC,
             )
         )
     start = max(1, start)

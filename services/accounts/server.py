@@ -185,9 +185,11 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         if commodity and commodity not in domain.COMMODITIES:
             raise DomainError("commodity.invalid", field="commodity")
         ids = [_uuid(i, "supply_point_ids") for i in request.supply_point_ids]
+        basic = request.view == pb.SUPPLY_POINT_VIEW_BASIC
         async with self.db.tenant() as conn:
             page = await store.supply_points_page(
                 conn,
+                basic=basic,
                 customer_numbers=numbers,
                 text=domain.search_text(request.query),
                 commodity=commodity,
@@ -196,7 +198,9 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
                 limit=size,
             )
         return pb.ListSupplyPointsResponse(
-            supply_points=[supply_point_pb(r, with_contract=CONTRACTS_READ in r.policy) for r in page.rows],
+            supply_points=[
+                supply_point_pb(r, with_contract=not basic and CONTRACTS_READ in r.policy) for r in page.rows
+            ],
             page=common_pb2.PageInfo(
                 next_page_token=domain.encode_page_token(page.rows[-1].identifier) if page.has_more else "",
                 total_size=page.total,

@@ -151,7 +151,9 @@ class SupplyPointPage:
     has_more: bool
 
 
-def _supply_point_columns() -> list[Any]:
+def _supply_point_columns(*, with_contract: bool = True) -> list[Any]:
+    if not with_contract:
+        return [supply_points, _policy()]
     return [
         supply_points,
         contracts.c.number.label("contract_number"),
@@ -164,9 +166,13 @@ def _supply_point_columns() -> list[Any]:
         contracts.c.advance_cycle,
         contracts.c.e_invoice,
         contracts.c.valid_from,
-        # what the permission matrix allows on this contract type, read with the row rather than by a query of its own
-        sa.func.coalesce(permission_matrix.c.capabilities, sa.literal([], ARRAY(sa.Text))).label("policy"),
+        _policy(),
     ]
+
+
+def _policy() -> Any:
+    # what the permission matrix allows on the contract type, read with the row rather than by a query of its own
+    return sa.func.coalesce(permission_matrix.c.capabilities, sa.literal([], ARRAY(sa.Text))).label("policy")
 
 
 def _supply_points_with_contract() -> sa.Join:
@@ -188,7 +194,9 @@ def _with_contract(conn: AsyncConnection) -> sa.Select:
 
 
 @functools.cache
-def _page_statements(app_filter: bool, commodity: bool, only_ids: bool, text: bool, after: bool) -> tuple[Any, Any]:
+def _page_statements(
+    app_filter: bool, basic: bool, commodity: bool, only_ids: bool, text: bool, after: bool
+) -> tuple[Any, Any]:
     """The totals and page queries for one combination of filters, built once: building and keying statements of
     this size costs more CPU than PostgreSQL spends running them. `app_filter` is APPLICATION_TENANT_FILTER, part of
     the key because tests switch it."""
@@ -215,7 +223,7 @@ def _page_statements(app_filter: bool, commodity: bool, only_ids: bool, text: bo
     totals = counted.cte("totals")
     # the totals ride along with the page's rows: one statement where a page and its counts took two
     page = (
-        sa.select(*_supply_point_columns(), totals.c.total, totals.c.electricity, totals.c.gas)
+        sa.select(*_supply_point_columns(with_contract=not basic), totals.c.total, totals.c.electricity, totals.c.gas)
         .select_from(_supply_points_with_contract())
         .join(totals, sa.true())
         .where(*conditions)
@@ -234,10 +242,12 @@ async def supply_points_page(
     only_ids: Sequence[uuid.UUID],
     after_identifier: str,
     limit: int,
+    basic: bool = False,
 ) -> SupplyPointPage:
-    """One page in identifier order (keyset, so page 40 costs what page 1 does) with totals for the filter."""
+    """One page in identifier order (keyset, so page 40 costs what page 1 does) with totals for the filter;
+    `basic` leaves out the contract columns."""
     counted, page = _page_statements(
-        db.APPLICATION_TENANT_FILTER, bool(commodity), bool(only_ids), bool(text), bool(after_identifier)
+        db.APPLICATION_TENANT_FILTER, basic, bool(commodity), bool(only_ids), bool(text), bool(after_identifier)
     )
     params: dict[str, Any] = {"customer_numbers": list(customer_numbers), "limit": limit + 1}
     if db.APPLICATION_TENANT_FILTER:

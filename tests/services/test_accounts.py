@@ -97,6 +97,30 @@ async def test_search_by_city_and_commodity(accounts):
     assert resp.gas_count == 1 and resp.electricity_count == 0
 
 
+async def test_the_basic_view_leaves_out_contracts_and_pages_alike(accounts):
+    stub, _ = accounts
+    number = demo.PEKARNY_A
+    pages = {}
+    with as_customer(VOLTA, number):
+        for view in (pb.SUPPLY_POINT_VIEW_FULL, pb.SUPPLY_POINT_VIEW_BASIC):
+            pages[view] = await stub.ListSupplyPoints(
+                pb.ListSupplyPointsRequest(
+                    customer_numbers=[number], page=common_pb2.PageRequest(page_size=10), view=view
+                )
+            )
+    full, basic = pages[pb.SUPPLY_POINT_VIEW_FULL], pages[pb.SUPPLY_POINT_VIEW_BASIC]
+    assert all(p.HasField("contract") for p in full.supply_points)
+    assert not any(p.HasField("contract") for p in basic.supply_points)
+    assert [p.identifier for p in basic.supply_points] == [p.identifier for p in full.supply_points]
+    assert [p.address for p in basic.supply_points] == [p.address for p in full.supply_points]
+    assert (basic.page.total_size, basic.electricity_count, basic.gas_count) == (
+        full.page.total_size,
+        full.electricity_count,
+        full.gas_count,
+    )
+    assert basic.page.next_page_token == full.page.next_page_token != ""
+
+
 async def test_another_customers_or_brands_supply_point_is_not_found(accounts, monkeypatch):
     stub, _ = accounts
     foreign = demo.supply_points("esco")[0]

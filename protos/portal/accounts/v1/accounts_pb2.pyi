@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from portal.common.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
@@ -19,6 +20,28 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _SupplyPointView:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SupplyPointViewEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SupplyPointView.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUPPLY_POINT_VIEW_UNSPECIFIED: _SupplyPointView.ValueType  # 0
+    SUPPLY_POINT_VIEW_BASIC: _SupplyPointView.ValueType  # 1
+    """identifier, commodity, address and technical data, without the contract"""
+    SUPPLY_POINT_VIEW_FULL: _SupplyPointView.ValueType  # 2
+    """with the contract, where the permission matrix lets the caller see it"""
+
+class SupplyPointView(_SupplyPointView, metaclass=_SupplyPointViewEnumTypeWrapper):
+    """How much of a supply point a list returns: a list page needs no contract on every row."""
+
+SUPPLY_POINT_VIEW_UNSPECIFIED: SupplyPointView.ValueType  # 0
+SUPPLY_POINT_VIEW_BASIC: SupplyPointView.ValueType  # 1
+"""identifier, commodity, address and technical data, without the contract"""
+SUPPLY_POINT_VIEW_FULL: SupplyPointView.ValueType  # 2
+"""with the contract, where the permission matrix lets the caller see it"""
+Global___SupplyPointView: _TypeAlias = SupplyPointView  # noqa: Y015
 
 @_typing.final
 class ContactLines(_message.Message):
@@ -572,9 +595,12 @@ class ListSupplyPointsRequest(_message.Message):
     COMMODITY_FIELD_NUMBER: _builtins.int
     PAGE_FIELD_NUMBER: _builtins.int
     SUPPLY_POINT_IDS_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     query: _builtins.str
     """matches identifier, city, street or postal code"""
     commodity: _builtins.str
+    view: Global___SupplyPointView.ValueType
+    """how much of each supply point to return; unspecified is FULL"""
     @_builtins.property
     def customer_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -591,10 +617,11 @@ class ListSupplyPointsRequest(_message.Message):
         commodity: _builtins.str = ...,
         page: _common_pb2.PageRequest | None = ...,
         supply_point_ids: _abc.Iterable[_builtins.str] | None = ...,
+        view: Global___SupplyPointView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["commodity", b"commodity", "customer_numbers", b"customer_numbers", "page", b"page", "query", b"query", "supply_point_ids", b"supply_point_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["commodity", b"commodity", "customer_numbers", b"customer_numbers", "page", b"page", "query", b"query", "supply_point_ids", b"supply_point_ids", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
