@@ -61,6 +61,10 @@ processed_events = sa.Table(
 
 # JetStream drops a republished id inside this window; the consumers' processed_events covers anything older.
 DUPLICATE_WINDOW_SECONDS = 3600.0
+# How long a stream keeps events: a week for consumers that were down to catch up. Identity's events carry e-mail
+# link tokens, which are dead after 48 hours, so its stream keeps them no longer than that.
+STREAM_MAX_AGE_SECONDS = 7 * 24 * 3600.0
+STREAM_MAX_AGE_OVERRIDES = {"identity": 48 * 3600.0}
 
 TENANT_HEADER = "Portal-Tenant"
 TYPE_HEADER = "Portal-Event-Type"
@@ -124,6 +128,7 @@ async def ensure_stream(js: JetStreamContext, service: str) -> None:
         name=stream_of(service),
         subjects=[f"{service}.>"],
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        max_age=STREAM_MAX_AGE_OVERRIDES.get(service, STREAM_MAX_AGE_SECONDS),
     )
     try:
         await js.stream_info(config.name)

@@ -115,3 +115,17 @@ async def test_the_consumer_continues_the_trace_of_the_change(pipeline):
         trace_id = f"{span.get_span_context().trace_id:032x}"
     rows = await _wait_received(db, "traced")
     assert rows[0].trace_id == trace_id
+
+
+async def test_streams_keep_events_a_week_and_identitys_link_tokens_no_longer_than_the_links_live(infra):
+    nc = await bus.connect(infra.nats_url, "test-bus-retention")
+    try:
+        js = nc.jetstream()
+        ages = {}
+        for service in ("retention-probe", "identity"):
+            await bus.ensure_stream(js, service)
+            ages[service] = (await js.stream_info(bus.stream_of(service))).config.max_age
+        assert ages == {"retention-probe": 7 * 24 * 3600, "identity": 48 * 3600}
+        await js.delete_stream(bus.stream_of("retention-probe"))
+    finally:
+        await nc.close()
