@@ -2,7 +2,7 @@
 
 import uvicorn
 
-from kit import log, telemetry
+from kit import log, metrics, telemetry
 from kit.config import Settings
 
 from .app import create_app
@@ -12,6 +12,7 @@ def main() -> None:
     settings = Settings.from_env()
     log.setup("gateway", settings.log_level)
     telemetry.setup("gateway", settings.otlp_endpoint)
+    metrics.serve(settings.metrics_port)
     uvicorn.run(
         create_app(settings),
         host=settings.http_host,

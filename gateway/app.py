@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,11 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry.trace import SpanKind
 from portal.identity.v1 import identity_pb2
 
-from kit import context, telemetry
+from kit import context, metrics, telemetry
 from kit.config import Settings
 from kit.errors import DomainError
 from kit.secrets import derive
@@ -69,6 +70,34 @@ class Tracing:
         name = f"{scope['method']} {scope['path']}"
         with telemetry.span_from(carrier, name, SpanKind.SERVER, **{"http.method": scope["method"]}):
             await self.app(scope, receive, send)
+
+
+class HttpMetrics:
+    """A histogram of answer times by route template (never the raw path: ids would make endless series). Like all
+    app middleware it runs once a route matched, so addresses that match none are not counted."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            metrics.HTTP_SECONDS.labels(scope["path_template"], scope["method"], str(status)).observe(
+                time.perf_counter() - started
+            )
 
 
 async def resolve_tenant(request: Request) -> None:
@@ -197,8 +226,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ],
         dependencies={"services": Provide(provide_services), "principal": Provide(provide_principal)},
         exception_handlers={Exception: handle_exception},
+        before_send=[security_headers(https)],
         middleware=[
-            security_headers(https),
+            HttpMetrics,
             Tracing,
             CookieBackendConfig(
                 secret=secret, key=SESSION_COOKIE, httponly=True, secure=https, samesite="lax", max_age=8 * 3600

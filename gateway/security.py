@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from collections.abc import Callable
+
+from litestar.types import Message, Scope
 
 CSP = "; ".join(
     [
@@ -29,26 +31,16 @@ HEADERS = [
 ]
 
 
-def security_headers(https: bool) -> type:
+def security_headers(https: bool) -> Callable[[Message, Scope], None]:
+    """A before-send hook: it sees every response of the app, also the ones no route or middleware produced
+    (an address that matches no route, an unknown brand host), which app middleware never sees."""
     extra = [(b"strict-transport-security", b"max-age=31536000; includeSubDomains")] if https else []
 
-    class SecurityHeaders:
-        def __init__(self, app: ASGIApp) -> None:
-            self.app = app
+    def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            present = {k.lower() for k, _ in headers}
+            headers += [(k, v) for k, v in HEADERS + extra if k not in present]
+            message["headers"] = headers
 
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await self.app(scope, receive, send)
-                return
-
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    headers = list(message.get("headers", []))
-                    present = {k.lower() for k, _ in headers}
-                    headers += [(k, v) for k, v in HEADERS + extra if k not in present]
-                    message["headers"] = headers
-                await send(message)
-
-            await self.app(scope, receive, send_with_headers)
-
-    return SecurityHeaders
+    return add_headers
