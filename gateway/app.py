@@ -56,25 +56,10 @@ def http_status(err: DomainError) -> int:
     return HTTP_STATUS.get(err.reason, HTTP_STATUS.get(err.reason.split(".", 1)[0], 422))
 
 
-class Tracing:
-    """One server span per HTTP request, continuing a caller's `traceparent` when it sends one."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        name = f"{scope['method']} {scope['path']}"
-        with telemetry.span_from(carrier, name, SpanKind.SERVER, **{"http.method": scope["method"]}):
-            await self.app(scope, receive, send)
-
-
-class HttpMetrics:
-    """A histogram of answer times by route template (never the raw path: ids would make endless series). Like all
-    app middleware it runs once a route matched, so addresses that match none are not counted."""
+class Observed:
+    """Per HTTP request: one server span (continuing a caller's `traceparent`) and its answer time in a histogram by
+    route template (never the raw path: ids would make endless series). Like all app middleware it runs once a route
+    matched, so addresses that match none are not measured."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -92,8 +77,11 @@ class HttpMetrics:
                 status = message["status"]
             await send(message)
 
+        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        name = f"{scope['method']} {scope['path']}"
         try:
-            await self.app(scope, receive, send_status)
+            with telemetry.span_from(carrier, name, SpanKind.SERVER, **{"http.method": scope["method"]}):
+                await self.app(scope, receive, send_status)
         finally:
             metrics.HTTP_SECONDS.labels(scope["path_template"], scope["method"], str(status)).observe(
                 time.perf_counter() - started
@@ -228,8 +216,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         exception_handlers={Exception: handle_exception},
         before_send=[security_headers(https)],
         middleware=[
-            HttpMetrics,
-            Tracing,
+            Observed,
             CookieBackendConfig(
                 secret=secret, key=SESSION_COOKIE, httponly=True, secure=https, samesite="lax", max_age=8 * 3600
             ).middleware,
