@@ -1,0 +1,84 @@
+"""What billing learns from the accounts service: a supply point's facts, asked with the caller's context (so
+accounts decides whether the caller may see it), the contract policy on it, and the tenant's time zone."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from portal.accounts.v1 import accounts_pb2, accounts_pb2_grpc
+
+from kit import context, guard
+
+from . import domain
+
+TTL_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class SupplyPoint:
+    id: uuid.UUID
+    customer_number: str
+    facts: domain.Point
+
+
+def _as_system() -> context.bound:
+    ctx = context.current()
+    return context.bound(ctx.with_(subject_kind=context.SYSTEM, subject="billing"))
+
+
+class Accounts:
+    def __init__(self, stub: accounts_pb2_grpc.AccountsServiceStub) -> None:
+        self.stub = stub
+        self._matrices: dict[str, tuple[float, dict[str, frozenset[str]]]] = {}
+        self._zones: dict[str, tuple[float, ZoneInfo]] = {}
+
+    async def supply_point(self, point_id: uuid.UUID, capability: str) -> SupplyPoint:
+        """The point if the caller may see it (else accounts' not_found) and the contract policy on it allows
+        `capability` to the caller (else forbidden)."""
+        point = (
+            await self.stub.GetSupplyPoint(accounts_pb2.GetSupplyPointRequest(supply_point_id=str(point_id)))
+        ).supply_point
+        contract_type = point.contract.contract_type
+        if not point.HasField("contract"):
+            # the caller may not read the contract; its type still decides the policy
+            with _as_system():
+                request = accounts_pb2.GetSupplyPointRequest(supply_point_id=str(point_id))
+                contract_type = (await self.stub.GetSupplyPoint(request)).supply_point.contract.contract_type
+        policy = (await self._matrix()).get(contract_type, frozenset())
+        guard.capability(capability, policy)
+        return SupplyPoint(
+            id=point_id,
+            customer_number=point.customer_number,
+            facts=domain.Point(
+                commodity=point.commodity,
+                registers=domain.registers_of(point.commodity, point.distribution_tariff, point.hdo_code),
+                annual_kwh=point.annual_consumption_kwh,
+                breaker_amps=point.breaker_amps,
+                phases=point.phases,
+            ),
+        )
+
+    async def _matrix(self) -> dict[str, frozenset[str]]:
+        tenant = context.current().tenant_id
+        hit = self._matrices.get(tenant)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        with _as_system():
+            rows = (await self.stub.GetPermissionMatrix(accounts_pb2.GetPermissionMatrixRequest())).rows
+        matrix = {r.contract_type: frozenset(r.capabilities) for r in rows}
+        self._matrices[tenant] = (time.monotonic() + TTL_SECONDS, matrix)
+        return matrix
+
+    async def zone(self) -> ZoneInfo:
+        tenant = context.current().tenant_id
+        hit = self._zones.get(tenant)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        with _as_system():
+            found = (await self.stub.GetTenant(accounts_pb2.GetTenantRequest(tenant_id=tenant))).tenant
+        zone = ZoneInfo(found.time_zone)
+        self._zones[tenant] = (time.monotonic() + TTL_SECONDS, zone)
+        return zone
