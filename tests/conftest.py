@@ -152,6 +152,7 @@ async def stack(infra: Infra, mailbox: Mailbox, tmp_path_factory: pytest.TempPat
     from kit.config import SERVICE_NAMES, Settings
     from kit.service import start
     from services.accounts.wiring import SPEC as ACCOUNTS
+    from services.billing.wiring import SPEC as BILLING
     from services.hdo.wiring import SPEC as HDO
     from services.identity.wiring import SPEC as IDENTITY
     from services.notifications.wiring import SPEC as NOTIFICATIONS
@@ -171,7 +172,7 @@ async def stack(infra: Infra, mailbox: Mailbox, tmp_path_factory: pytest.TempPat
         secret_key="test-master-secret",
     )
     running = {}
-    for spec in (ACCOUNTS, IDENTITY, NOTIFICATIONS, HDO):
+    for spec in (ACCOUNTS, IDENTITY, NOTIFICATIONS, HDO, BILLING):
         running[spec.name] = await start(spec, dataclasses.replace(settings, grpc_port=ports[spec.name]))
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=http_port, log_level="warning", lifespan="on")
