@@ -121,6 +121,11 @@ class Reading:
     def total(self) -> Decimal:
         return sum(self.values.values(), Decimal(0))
 
+    def since(self, before: Reading) -> dict[str, Decimal]:
+        """Per register read both times, how far it moved (a register added later, as when a point becomes
+        two-tariff, counts from its first reading)."""
+        return {r: v - before.values[r] for r, v in self.values.items() if r in before.values}
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -275,7 +280,7 @@ def gas_kwh(volume_m3: Decimal, month: date) -> Decimal:
 
 def period_kwh(point: Point, before: Reading, after: Reading) -> Decimal:
     """Consumption between two readings in kWh: gas apportioned to months and converted month by month."""
-    delta = after.total() - before.total()
+    delta = sum(after.since(before).values(), Decimal(0))
     if point.commodity != GAS:
         return delta
     return sum((gas_kwh(m3, month) for month, m3 in apportion(delta, GAS, before.read_on, after.read_on)), Decimal(0))
@@ -391,8 +396,7 @@ def history(
         if after.read_on <= start or before.read_on >= end:
             continue
         estimated = ESTIMATE in (before.source, after.source)
-        for register in point.registers:
-            delta = after.values.get(register, Decimal(0)) - before.values.get(register, Decimal(0))
+        for register, delta in after.since(before).items():
             for month, amount in apportion(delta, point.commodity, before.read_on, after.read_on):
                 period = index.get((month.year, month.month if granularity == MONTH else 1))
                 if period is None:

@@ -360,3 +360,27 @@ async def test_the_demo_seed_stores_nothing_on_a_second_start(service, infra):
     assert await count(infra, "SELECT count(*) FROM billing.readings") == before
     assert await count(infra, "SELECT count(*) FROM billing.reading_values") == values
     assert before >= sum(len(seed.demo_readings(p)) for p in demo.supply_points())
+
+
+async def test_staff_record_operator_readings_and_estimates_without_the_expectation_checks(billing):
+    point = next(p for p in BAKERY if p.commodity == "electricity" and p.reading_schedule == "yearly")
+    last = seed.demo_readings(point)[-1]
+    staff = context.CallContext(tenant_id=str(VOLTA.id), subject="agent-1", subject_kind=context.STAFF, channel="phone")
+    with context.bound(staff):
+        for source, read_on, factor in (("estimate", today() - timedelta(days=1), 4), ("operator", today(), 3)):
+            stored_reading = await billing.SubmitReading(
+                pb.SubmitReadingRequest(
+                    supply_point_id=str(point.id),
+                    read_on=read_on.isoformat(),
+                    values=values_of(last, **usual_increase(point, Decimal(factor))),
+                    source=source,
+                )
+            )
+            assert (stored_reading.reading.source, stored_reading.reading.status) == (source, "accepted")
+        with pytest.raises(DomainError) as refused:
+            await billing.SubmitReading(
+                pb.SubmitReadingRequest(
+                    supply_point_id=str(point.id), read_on=today().isoformat(), values=values_of(last), source="meter"
+                )
+            )
+    assert refused.value.reason == "reading.source_invalid"

@@ -229,3 +229,17 @@ def test_every_demo_point_has_two_years_of_plausible_readings():
     assert seed.demo_readings(demo.supply_points("volta", demo.JANA)[0]) == seed.demo_readings(
         demo.supply_points("volta", demo.JANA)[0]
     )
+
+
+def test_a_register_added_later_counts_from_its_first_reading():
+    single = Reading(date(2026, 1, 1), {VT: d(1000)}, OPERATOR)
+    # the point became two-tariff: a new meter register starts at 500
+    verdict = domain.check_reading(
+        HOUSE, Reading(TODAY, {VT: d(1500), NT: d(500)}, CUSTOMER), single, TODAY, confirmed=False
+    )
+    assert verdict.consumption_kwh == d(500)
+    later = Reading(date(2026, 5, 1), {VT: d(1600), NT: d(600)}, OPERATOR)
+    months = domain.history(
+        HOUSE, [single, Reading(TODAY, {VT: d(1500), NT: d(500)}), later], domain.MONTH, TODAY, TODAY
+    )
+    assert (months[0].kwh[VT], months[0].kwh[NT]) == (d(100), d(100))
