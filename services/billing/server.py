@@ -221,3 +221,16 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
             registers=point.facts.registers,
             periods=[_period_pb(p, point.facts.registers, gas) for p in periods],
         )
+
+    async def GetReadingPhoto(self, request: pb.GetReadingPhotoRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        reading_id = _uuid(request.reading_id, "reading_id")
+        async with self.db.tenant() as conn:
+            row = await store.reading(conn, reading_id)
+        if row is None or row.photo_id is None:
+            raise DomainError("not_found")
+        await self.accounts.supply_point(row.supply_point_id, CONSUMPTION_READ)
+        async with self.db.tenant() as conn:
+            photo = await store.photo(conn, row.photo_id)
+        if photo is None:
+            raise DomainError("not_found")
+        return pb.GetReadingPhotoResponse(content=photo.content, content_type=photo.content_type)

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit import db
-from kit.db import bound_tenant, scoped_by_parameter, tenant_parameter
+from kit.db import bound_tenant, scoped, scoped_by_parameter, tenant_parameter
 
 from . import domain
 
@@ -147,6 +147,17 @@ async def page(
     found = list(rows.all())
     total = (await _run(conn, "count", point=supply_point_id)).scalar_one()
     return found, total
+
+
+async def reading(conn: AsyncConnection, reading_id: uuid.UUID) -> sa.Row | None:
+    return (await _run(conn, "by_id", id=reading_id)).first()
+
+
+async def photo(conn: AsyncConnection, photo_id: uuid.UUID) -> sa.Row | None:
+    query = sa.select(reading_photos.c.content, reading_photos.c.content_type).where(
+        reading_photos.c.id == photo_id, scoped(conn, reading_photos)
+    )
+    return (await conn.execute(query)).first()
 
 
 async def add_photo(conn: AsyncConnection, content: bytes, content_type: str) -> uuid.UUID:

@@ -159,6 +159,12 @@ async def test_janas_self_reading_is_stored_and_announced_once(billing, infra):
         first = await billing.SubmitReading(request)
         again = await billing.SubmitReading(request)
         listed = await billing.ListReadings(pb.ListReadingsRequest(supply_point_id=str(JANA_ELECTRICITY.id)))
+        photo = await billing.GetReadingPhoto(pb.GetReadingPhotoRequest(reading_id=first.reading.id))
+    assert (photo.content, photo.content_type) == (request.photo, "image/jpeg")
+    for tenant, number in ((VOLTA, demo.SVOBODA), (BALKAN, demo.IVAN)):
+        with as_user(tenant, number), pytest.raises(DomainError) as refused:
+            await billing.GetReadingPhoto(pb.GetReadingPhotoRequest(reading_id=first.reading.id))
+        assert refused.value.reason == "not_found"
     reading = first.reading
     assert first.created and not again.created and again.reading.id == reading.id
     assert (reading.source, reading.status, reading.read_on) == ("customer", "accepted", today().isoformat())

@@ -363,3 +363,44 @@ class ConsumptionHistoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ConsumptionHistoryResponse: _TypeAlias = ConsumptionHistoryResponse  # noqa: Y015
+
+@_typing.final
+class GetReadingPhotoRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    READING_ID_FIELD_NUMBER: _builtins.int
+    reading_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        reading_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reading_id", b"reading_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReadingPhotoRequest: _TypeAlias = GetReadingPhotoRequest  # noqa: Y015
+
+@_typing.final
+class GetReadingPhotoResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTENT_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    content: _builtins.bytes
+    content_type: _builtins.str
+    def __init__(
+        self,
+        *,
+        content: _builtins.bytes = ...,
+        content_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "content_type", b"content_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReadingPhotoResponse: _TypeAlias = GetReadingPhotoResponse  # noqa: Y015

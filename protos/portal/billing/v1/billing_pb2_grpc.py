@@ -53,6 +53,11 @@ class BillingServiceStub:
                 request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ConsumptionHistoryRequest.SerializeToString,
                 response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ConsumptionHistoryResponse.FromString,
                 _registered_method=True)
+        self.GetReadingPhoto = channel.unary_unary(
+                '/portal.billing.v1.BillingService/GetReadingPhoto',
+                request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoRequest.SerializeToString,
+                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoResponse.FromString,
+                _registered_method=True)
 
 
 class BillingServiceServicer:
@@ -85,6 +90,13 @@ class BillingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetReadingPhoto(self, request, context):
+        """The meter photo attached to a reading; not_found when it has none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BillingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -102,6 +114,11 @@ def add_BillingServiceServicer_to_server(servicer, server):
                     servicer.ConsumptionHistory,
                     request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ConsumptionHistoryRequest.FromString,
                     response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ConsumptionHistoryResponse.SerializeToString,
+            ),
+            'GetReadingPhoto': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReadingPhoto,
+                    request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoRequest.FromString,
+                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -189,6 +206,33 @@ class BillingService:
             '/portal.billing.v1.BillingService/ConsumptionHistory',
             portal_dot_billing_dot_v1_dot_billing__pb2.ConsumptionHistoryRequest.SerializeToString,
             portal_dot_billing_dot_v1_dot_billing__pb2.ConsumptionHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReadingPhoto(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.billing.v1.BillingService/GetReadingPhoto',
+            portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoRequest.SerializeToString,
+            portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoResponse.FromString,
             options,
             channel_credentials,
             insecure,
