@@ -223,6 +223,11 @@ async def test_every_refused_reading_changes_nothing(billing, infra):
         (request(values=[pb.RegisterValue(register="gas", value="1,2345")]), "reading.value_invalid", None),
         (request(source="operator"), "forbidden", None),
         (request(photo=b"%PDF-1.7", photo_content_type="application/pdf"), "reading.photo_type_invalid", None),
+        (
+            request(photo=b"x" * (domain.MAX_PHOTO_BYTES + 1), photo_content_type="image/jpeg"),
+            "reading.photo_too_large",
+            {"max_bytes": str(domain.MAX_PHOTO_BYTES)},
+        ),
         (request(read_on="1.12.2026"), "date.invalid", None),
     ]
     with as_user(VOLTA, demo.JANA):

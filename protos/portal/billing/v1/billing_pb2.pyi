@@ -79,7 +79,7 @@ class SubmitReadingRequest(_message.Message):
     confirm_suspicious: _builtins.bool
     """the customer confirms a value the check found suspicious but possible (reason reading.confirm_suspicious)"""
     photo: _builtins.bytes
-    """a photo of the meter, at most 5 MB, image/jpeg, image/png, image/webp or image/heic"""
+    """a photo of the meter, at most 4,000,000 bytes, image/jpeg, image/png, image/webp or image/heic"""
     photo_content_type: _builtins.str
     source: _builtins.str
     """customer (samoodečet; the default, and the only one customers may give), operator or estimate"""

@@ -21,7 +21,7 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer, nullable=False),
         sa.Column("content", sa.LargeBinary, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.CheckConstraint("size > 0 AND size <= 5242880 AND size = octet_length(content)", name="photo_size"),
+        sa.CheckConstraint("size > 0 AND size <= 4000000 AND size = octet_length(content)", name="photo_size"),
     )
     enable_tenant_rls("reading_photos")
 
