@@ -26,7 +26,7 @@ from kit.errors import DomainError
 from kit.secrets import derive
 from kit.service import freeze_startup_objects
 
-from . import oauth
+from . import hdo, oauth
 from .api import schemas
 from .api.v1 import ApiV1
 from .principal import Principal, PrincipalCache, principal_of
@@ -182,7 +182,7 @@ async def healthz() -> dict[str, str]:
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
-    from .web import pages
+    from .web import hdo_pages, pages
 
     settings = settings or Settings.from_env()
     https = settings.public_scheme == "https"
@@ -193,6 +193,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services or Services(settings)
         app.state.tenants = TenantResolver(app.state.services.accounts)
         app.state.oauth_client_secret = derive(settings, "oauth.portal-web").hex()
+        app.state.feed_key = derive(settings, hdo.FEED_PURPOSE)
         app.state.principals = PrincipalCache(settings.session_cache_seconds)
         if services is None:
             freeze_startup_objects()
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         *oauth.HANDLERS,
         ApiV1,
         *pages.ROUTES,
+        *hdo_pages.ROUTES,
     ]
     return Litestar(
         route_handlers=[

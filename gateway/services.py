@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
+from portal.hdo.v1.hdo_pb2_grpc import HdoServiceStub
 from portal.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from portal.notifications.v1.notifications_pb2_grpc import NotificationsServiceStub
 
@@ -17,10 +18,12 @@ class Services:
             accounts := rpc.channel(settings.service_addr("accounts"), deadline),
             identity := rpc.channel(settings.service_addr("identity"), deadline),
             notifications := rpc.channel(settings.service_addr("notifications"), deadline),
+            hdo := rpc.channel(settings.service_addr("hdo"), deadline),
         ]
         self.accounts = AccountsServiceStub(accounts)
         self.identity = IdentityServiceStub(identity)
         self.notifications = NotificationsServiceStub(notifications)
+        self.hdo = HdoServiceStub(hdo)
 
     async def close(self) -> None:
         for channel in self._channels:

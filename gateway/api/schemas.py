@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import msgspec
 from portal.accounts.v1 import accounts_pb2
+from portal.hdo.v1 import hdo_pb2
 
 
 class Address(msgspec.Struct):
@@ -84,6 +87,72 @@ class Me(msgspec.Struct):
     grants: list[Grant]
 
 
+class Window(msgspec.Struct):
+    """A low-tariff window: UTC instants, the end exclusive."""
+
+    start: str
+    end: str
+
+
+class ScheduleVersion(msgspec.Struct):
+    """The import of switching times that counts for some of the days asked about."""
+
+    valid_from: str
+    valid_to: str | None
+    effective_from: str
+    imported_at: str
+    source_format: str
+    label: str
+    tariff: str
+
+
+class LowTariffSchedule(msgspec.Struct):
+    supply_point_id: str
+    code: str
+    time_zone: str
+    first_day: str = msgspec.field(name="from")
+    last_day: str = msgspec.field(name="to")
+    # whole windows that overlap the days (one from the evening before is not cut at midnight)
+    windows: list[Window] = msgspec.field(default_factory=list)
+    # low tariff within the days only
+    low_tariff_seconds: int = 0
+    versions: list[ScheduleVersion] = msgspec.field(default_factory=list)
+
+
+class LowTariffNow(msgspec.Struct):
+    supply_point_id: str
+    code: str
+    at: str
+    low_tariff: bool
+    # when it switches next; null when the known switching times end first
+    until: str | None
+    # false when no switching times cover the moment
+    known: bool
+
+
+class OutagePlace(msgspec.Struct):
+    supply_point_id: str
+    identifier: str
+
+
+class Outage(msgspec.Struct):
+    id: str
+    version: int
+    # planned, changed or cancelled
+    state: str
+    operator: str
+    external_id: str
+    starts_at: str
+    ends_at: str
+    reason: str
+    supply_points: list[OutagePlace]
+    updated_at: str
+
+
+class OutageList(msgspec.Struct):
+    items: list[Outage]
+
+
 class Problem(msgspec.Struct, omit_defaults=True):
     """RFC 9457 problem details."""
 
@@ -93,6 +162,42 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str = ""
     reason: str = ""
     field: str = ""
+
+
+def instant(ts) -> str:
+    return ts.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+def window(w: hdo_pb2.Window) -> Window:
+    return Window(start=instant(w.start), end=instant(w.end))
+
+
+def schedule_version(v: hdo_pb2.ScheduleVersion) -> ScheduleVersion:
+    return ScheduleVersion(
+        valid_from=v.valid_from,
+        valid_to=v.valid_to or None,
+        effective_from=v.effective_from,
+        imported_at=instant(v.imported_at),
+        source_format=v.source_format,
+        label=v.label,
+        tariff=v.tariff,
+    )
+
+
+def outage(o: hdo_pb2.Outage, identifiers: dict[str, str]) -> Outage:
+    n = o.notice
+    return Outage(
+        id=n.outage_id,
+        version=n.version,
+        state=n.state,
+        operator=n.operator,
+        external_id=n.external_id,
+        starts_at=instant(n.starts_at),
+        ends_at=instant(n.ends_at),
+        reason=n.reason,
+        supply_points=[OutagePlace(i, identifiers.get(i, "")) for i in o.supply_point_ids],
+        updated_at=instant(o.updated_at),
+    )
 
 
 def address(a: object) -> Address:

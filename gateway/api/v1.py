@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get
 from litestar.params import Parameter
 from portal.accounts.v1 import accounts_pb2
 from portal.common.v1 import common_pb2
+from portal.hdo.v1 import hdo_pb2
 
 from kit import context
 
+from .. import hdo
 from ..principal import Principal, call_context, granted_supply_points, require_supply_point
 from ..services import Services
 from . import schemas
@@ -100,3 +104,87 @@ class ApiV1(Controller):
                 accounts_pb2.GetSupplyPointRequest(supply_point_id=supply_point_id)
             )
         return schemas.supply_point(resp.supply_point)
+
+    async def _hdo_point(self, request: Request, principal: Principal, services: Services, supply_point_id: str):
+        return await hdo.hdo_supply_point(
+            services,
+            principal,
+            principal.customer_numbers,
+            supply_point_id,
+            lambda number: _ctx(request, principal, number),
+        )
+
+    @get(
+        "/supply-points/{supply_point_id:str}/hdo",
+        summary="Low-tariff (HDO) windows of a supply point over local days",
+        description=(
+            "Days are local in the tenant's time zone, YYYY-MM-DD, from the last three months up to the end of next "
+            f"week, at most {hdo.MAX_API_DAYS} days per call; `to` defaults to `from`, `from` to today. Each day "
+            "counts with the switching times valid on it then. A supply point without an HDO code is not found. "
+            "Bad or out-of-range days are answered 422 with the reason hdo.day.invalid, hdo.day.out_of_range or "
+            "hdo.span.invalid."
+        ),
+        tags=["low tariff"],
+    )
+    async def low_tariff_schedule(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        supply_point_id: str,
+        first_day: Annotated[str, Parameter(query="from", description="YYYY-MM-DD", max_length=32)] = "",
+        last_day: Annotated[str, Parameter(query="to", description="YYYY-MM-DD, inclusive", max_length=32)] = "",
+    ) -> schemas.LowTariffSchedule:
+        zone = ZoneInfo(request.state.tenant.time_zone)
+        first, last = hdo.Bounds.around(hdo.today_in(zone)).span(first_day, last_day)
+        point, number = await self._hdo_point(request, principal, services, supply_point_id)
+        with context.bound(_ctx(request, principal, number)):
+            resp = await services.hdo.GetSchedule(
+                hdo_pb2.GetScheduleRequest(code=point.hdo_code, first_day=first.isoformat(), last_day=last.isoformat())
+            )
+        return schemas.LowTariffSchedule(
+            supply_point_id=point.id,
+            code=resp.code,
+            time_zone=resp.time_zone,
+            first_day=first.isoformat(),
+            last_day=last.isoformat(),
+            windows=[schemas.window(w) for w in resp.windows],
+            low_tariff_seconds=resp.low_tariff_seconds,
+            versions=[schemas.schedule_version(v) for v in resp.versions],
+        )
+
+    @get(
+        "/supply-points/{supply_point_id:str}/hdo/now",
+        summary="Whether the low tariff is on now at a supply point, and until when",
+        tags=["low tariff"],
+    )
+    async def low_tariff_now(
+        self, request: Request, principal: Principal, services: Services, supply_point_id: str
+    ) -> schemas.LowTariffNow:
+        point, number = await self._hdo_point(request, principal, services, supply_point_id)
+        at = datetime.now(UTC)
+        with context.bound(_ctx(request, principal, number)):
+            resp = await services.hdo.IsLowTariff(hdo_pb2.IsLowTariffRequest(code=point.hdo_code))
+        return schemas.LowTariffNow(
+            supply_point_id=point.id,
+            code=point.hdo_code,
+            at=at.isoformat().replace("+00:00", "Z"),
+            low_tariff=resp.low_tariff,
+            until=schemas.instant(resp.until) if resp.HasField("until") else None,
+            known=resp.known,
+        )
+
+    @get(
+        "/customers/{customer_number:str}/outages",
+        summary="Planned outages that touch the customer's electricity supply points and have not ended yet",
+        description="Changed and cancelled outages are listed too, with their state; ordered by start.",
+        tags=["outages"],
+    )
+    async def outages(
+        self, request: Request, principal: Principal, services: Services, customer_number: str
+    ) -> schemas.OutageList:
+        with context.bound(_ctx(request, principal, customer_number)):
+            points = await hdo.customer_points(services, principal, customer_number)
+            found = await hdo.upcoming_outages(services, points)
+        identifiers = {p.id: p.identifier for p in points}
+        return schemas.OutageList(items=[schemas.outage(o, identifiers) for o in found])

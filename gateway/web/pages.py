@@ -12,12 +12,13 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect
 from portal.accounts.v1 import accounts_pb2
 from portal.common.v1 import common_pb2
+from portal.hdo.v1 import hdo_pb2
 from portal.identity.v1 import identity_pb2
 
 from kit import authz, context
 from kit.errors import DomainError
 
-from .. import i18n
+from .. import hdo, i18n
 from ..principal import Principal, call_context, granted_supply_points, require_supply_point
 from ..services import Services
 from . import render, session, views
@@ -29,7 +30,7 @@ MAX_FIELD = 256
 # the return address after signing in can be a whole OAuth authorization request (PKCE challenge, nonce …)
 MAX_NEXT = 2048
 # the actions whose pages exist; the others appear with the issues that build them
-SERVED_ACTIONS = tuple(a for a in views.QUICK_ACTIONS if a.key in ("supply_points",))
+SERVED_ACTIONS = tuple(a for a in views.QUICK_ACTIONS if a.key in ("supply_points", "outages"))
 
 
 def safe_next(target: str | None, default: str = views.PATHS["dashboard"]) -> str:
@@ -410,6 +411,7 @@ async def dashboard(request: Request, services: Services) -> Response:
                 e_invoice=c.e_invoice,
             )
     view = views.DashboardView(
+        low_tariff=await low_tariff_card(services, call, points.supply_points),
         customer_name=names[number],
         customer_number=number,
         electricity_count=points.electricity_count,
@@ -420,6 +422,22 @@ async def dashboard(request: Request, services: Services) -> Response:
         actions=SERVED_ACTIONS,
     )
     return render.html(request, "dashboard.html", page_ctx, view=view)
+
+
+async def low_tariff_card(services: Services, call: context.CallContext, points: Any) -> views.LowTariffCard | None:
+    """ "Is the low tariff on" for the first supply point on the dashboard with an HDO code: one call, and none
+    when there is no such point. The dashboard does without it when the hdo service does not answer."""
+    point = next((p for p in points if p.commodity == "electricity" and p.hdo_code), None)
+    if point is None:
+        return None
+    try:
+        with context.bound(call):
+            now = await services.hdo.IsLowTariff(hdo_pb2.IsLowTariffRequest(code=point.hdo_code))
+    except DomainError as err:
+        if err.reason not in ("unavailable", "deadline"):
+            raise
+        return None
+    return views.LowTariffCard(row(point), point.hdo_code, hdo.low_tariff_now(now))
 
 
 @get("/supply-points", name="supply_points")

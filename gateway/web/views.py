@@ -18,6 +18,8 @@ Routes the templates link to or post to are listed in `PATHS`; the handlers serv
     /password-reset       GET form, POST e-mail              /profile/totp/confirm POST code
     /password-reset/new   GET ?token=, POST new password     /profile/totp/disable POST code
     /dashboard            overview                           /locale               POST locale, next
+    /supply-points/{id}/hdo   low-tariff times (GET day)     /outages              planned outages
+    /calendar/hdo/{token}.ics the low-tariff calendar feed (no session: the token is the credential)
     /customer             GET customer, next: switch the acting-for customer number, then redirect to next
     /theme.css            the tenant's colours, from theme.css.j2
 """
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -58,6 +60,8 @@ PATHS: Mapping[str, str] = MappingProxyType(
         "password_reset": "/password-reset/new",
         "dashboard": "/dashboard",
         "supply_points": "/supply-points",
+        "outages": "/outages",
+        "calendar_hdo": "/calendar/hdo",
         "profile": "/profile",
         "profile_password": "/profile/password",
         "profile_email": "/profile/email",
@@ -92,6 +96,11 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "quarterly": N_("Quarterly"),
             "half_yearly": N_("Every six months"),
             "yearly": N_("Yearly"),
+        },
+        "outage_state": {
+            "planned": N_("Planned"),
+            "changed": N_("Changed"),
+            "cancelled": N_("Cancelled"),
         },
         "reading_schedule": {
             "yearly": N_("Once a year"),
@@ -136,6 +145,7 @@ class NavItem:
 DEFAULT_NAV: tuple[NavItem, ...] = (
     NavItem("dashboard", PATHS["dashboard"], N_("Overview")),
     NavItem("supply_points", PATHS["supply_points"], N_("Supply points")),
+    NavItem("outages", PATHS["outages"], N_("Planned outages")),
     NavItem("profile", PATHS["profile"], N_("Profile")),
 )
 
@@ -231,6 +241,10 @@ class SupplyPointRow:
     def href(self) -> str:
         return f"{PATHS['supply_points']}/{self.id}"
 
+    @property
+    def hdo_href(self) -> str:
+        return f"{PATHS['supply_points']}/{self.id}/hdo"
+
 
 @dataclass(frozen=True)
 class SupplyPointListView:
@@ -272,8 +286,27 @@ QUICK_ACTIONS: tuple[QuickAction, ...] = (
     QuickAction("invoices", "/invoices", N_("Invoices and payments"), INVOICES_READ),
     QuickAction("consumption", "/consumption", N_("Consumption history"), CONSUMPTION_READ),
     QuickAction("supply_points", PATHS["supply_points"], N_("All supply points"), SUPPLY_POINTS_READ),
+    QuickAction("outages", PATHS["outages"], N_("Planned outages"), SUPPLY_POINTS_READ),
     QuickAction("contact", "/profile/contact", N_("Change contact details"), CONTACT_WRITE),
 )
+
+
+@dataclass(frozen=True)
+class LowTariffNow:
+    """Whether the low tariff is on now; `known` is false when no switching times cover the moment."""
+
+    known: bool
+    low_tariff: bool
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LowTariffCard:
+    """The dashboard's line about the first supply point with an HDO code."""
+
+    supply_point: SupplyPointRow
+    code: str
+    now: LowTariffNow
 
 
 @dataclass(frozen=True)
@@ -286,6 +319,7 @@ class DashboardView:
     contracts: tuple[ContractRow, ...]
     capabilities: frozenset[str]
     actions: tuple[QuickAction, ...] = QUICK_ACTIONS
+    low_tariff: LowTariffCard | None = None
 
     @property
     def supply_point_count(self) -> int:
@@ -348,9 +382,104 @@ class SupplyPointDetailView:
         return self.show_contract and PAYMENTS_READ in self.capabilities
 
     @property
+    def hdo_href(self) -> str | None:
+        """The low-tariff page, for electricity with an HDO code whose technical data may be read."""
+        if self.is_electricity and self.hdo_code and self.show_technical:
+            return f"{PATHS['supply_points']}/{self.id}/hdo"
+        return None
+
+    @property
     def actions(self) -> tuple[QuickAction, ...]:
         wanted = {"reading", "consumption", "invoices"}
         return tuple(a for a in QUICK_ACTIONS if a.key in wanted and a.capability in self.capabilities)
+
+
+@dataclass(frozen=True)
+class Duration:
+    seconds: int
+
+    @property
+    def hours(self) -> int:
+        return self.seconds // 3600
+
+    @property
+    def minutes(self) -> int:
+        return self.seconds % 3600 // 60
+
+    @property
+    def iso(self) -> str:
+        """For `<time datetime>`: an ISO 8601 duration, exact to the second."""
+        rest = self.seconds % 60
+        return f"PT{self.hours}H{self.minutes}M" + (f"{rest}S" if rest else "")
+
+
+@dataclass(frozen=True)
+class LowTariffSpan:
+    """A low-tariff window within one local day, as wall-clock times ("24:00": until the day's end)."""
+
+    start: datetime
+    end: datetime
+    start_text: str
+    end_text: str
+
+
+@dataclass(frozen=True)
+class LowTariffDay:
+    day: date
+    spans: tuple[LowTariffSpan, ...]
+    seconds: int
+    is_today: bool = False
+
+    @property
+    def duration(self) -> Duration:
+        return Duration(self.seconds)
+
+
+@dataclass(frozen=True)
+class LowTariffWeek:
+    key: str  # this, next
+    title: str  # message id
+    days: tuple[LowTariffDay, ...]
+
+    @property
+    def duration(self) -> Duration:
+        return Duration(sum(d.seconds for d in self.days))
+
+
+@dataclass(frozen=True)
+class LowTariffView:
+    supply_point: SupplyPointRow
+    code: str
+    time_zone: str
+    now: LowTariffNow
+    today: LowTariffDay
+    weeks: tuple[LowTariffWeek, ...]
+    first_day: date  # the oldest day that may be picked
+    last_day: date  # the last day of next week
+    feed_url: str
+    webcal_url: str
+    picked: LowTariffDay | None = None
+    day_value: str = ""  # what was typed into the date field
+    day_error: str = ""  # translated
+
+    @property
+    def has_times(self) -> bool:
+        return self.now.known or any(d.spans for w in self.weeks for d in w.days)
+
+
+@dataclass(frozen=True)
+class OutageRow:
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    state: str  # planned, changed, cancelled
+    places: tuple[SupplyPointRow, ...]
+
+
+@dataclass(frozen=True)
+class OutagesView:
+    rows: tuple[OutageRow, ...]
+    electricity_count: int
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,237 @@
+"""Low-tariff (HDO) times and planned outages as the pages and the API ask for them.
+
+What both need lives here: which days may be asked about, a supply point that has an HDO code (found the way
+the accounts service authorises it), the days of a schedule cut at local midnight, the unguessable address of a
+supply point's calendar feed, and the acting customer's supply points handed to the outage matching.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import uuid
+from calendar import monthrange
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from portal.accounts.v1 import accounts_pb2
+from portal.common.v1 import common_pb2
+from portal.hdo.v1 import hdo_pb2
+
+from kit import context
+from kit.errors import DomainError
+
+from .principal import Principal, granted_supply_points, require_supply_point
+from .services import Services
+from .web import views
+
+# how far back the history goes, and the longest stretch one API call answers for
+HISTORY_MONTHS = 3
+MAX_API_DAYS = 31
+# the largest page accounts gives, and the most supply points the hdo service matches in one call
+POINTS_PAGE = 100
+PLACES_PER_CALL = 1000
+FEED_PURPOSE = "gateway.hdo-calendar-feed"
+FEED_SUFFIX = ".ics"
+_MAC_BYTES = 16
+
+
+def months_back(day: date, months: int) -> date:
+    month = day.month - months
+    year = day.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The days a customer may look at: the last three months up to the end of next week."""
+
+    today: date
+    first: date
+    last: date
+
+    @classmethod
+    def around(cls, today: date) -> Bounds:
+        return cls(today, months_back(today, HISTORY_MONTHS), week_start(today) + timedelta(days=13))
+
+    def check(self, day: date, field: str) -> date:
+        if not self.first <= day <= self.last:
+            raise DomainError(
+                "hdo.day.out_of_range",
+                field=field,
+                params={"first": self.first.isoformat(), "last": self.last.isoformat()},
+            )
+        return day
+
+    def parse(self, text: str, field: str) -> date:
+        try:
+            day = date.fromisoformat(text.strip())
+        except ValueError:
+            raise DomainError("hdo.day.invalid", field=field) from None
+        return self.check(day, field)
+
+    def span(self, first_text: str, last_text: str) -> tuple[date, date]:
+        """An API call's `from` and `to` (empty: today; `to` empty: the same day)."""
+        first = self.parse(first_text, "from") if first_text else self.today
+        last = self.parse(last_text, "to") if last_text else first
+        if last < first or (last - first).days >= MAX_API_DAYS:
+            raise DomainError("hdo.span.invalid", field="to", params={"max": str(MAX_API_DAYS)})
+        return first, last
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def today_in(zone: ZoneInfo) -> date:
+    return datetime.now(zone).date()
+
+
+# --- the supply point ------------------------------------------------------------------------------
+
+
+async def hdo_supply_point(
+    services: Services,
+    principal: Principal,
+    numbers: Iterable[str],
+    supply_point_id: str,
+    context_for: Callable[[str], context.CallContext],
+) -> tuple[accounts_pb2.SupplyPoint, str]:
+    """The electricity supply point with an HDO code, and the customer number it was found under.
+
+    Accounts decides whether the caller may read it (grant ∩ contract policy). Gas points, points without a code
+    and points outside a delegate's subset are as unknown as a stranger's. The API and the calendar feed name no
+    customer number, so they pass all of the user's: one call each until the point's owner answers."""
+    for number in numbers:
+        try:
+            require_supply_point(principal, number, supply_point_id)
+            with context.bound(context_for(number)):
+                resp = await services.accounts.GetSupplyPoint(
+                    accounts_pb2.GetSupplyPointRequest(supply_point_id=supply_point_id[:64])
+                )
+        except DomainError as err:
+            if err.reason != "not_found":
+                raise
+            continue
+        point = resp.supply_point
+        if point.commodity != "electricity" or not point.hdo_code:
+            break
+        return point, number
+    raise DomainError("not_found")
+
+
+# --- a schedule by local days ----------------------------------------------------------------------
+
+
+def instant(ts) -> datetime:
+    return ts.ToDatetime(tzinfo=UTC)
+
+
+def windows_of(resp: hdo_pb2.GetScheduleResponse) -> list[tuple[datetime, datetime]]:
+    return [(instant(w.start), instant(w.end)) for w in resp.windows]
+
+
+def low_tariff_day(
+    windows: list[tuple[datetime, datetime]], day: date, zone: ZoneInfo, today: date | None = None
+) -> views.LowTariffDay:
+    """The windows' parts within one local day (cut at midnight, so a day's hours add up to its low tariff)."""
+    start = datetime.combine(day, time(), zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+    spans = []
+    for a, b in windows:
+        s, e = max(a, start), min(b, end)
+        if s < e:
+            spans.append(
+                views.LowTariffSpan(
+                    s,
+                    e,
+                    s.astimezone(zone).strftime("%H:%M"),
+                    "24:00" if e == end else e.astimezone(zone).strftime("%H:%M"),
+                )
+            )
+    seconds = sum(int((s.end - s.start).total_seconds()) for s in spans)
+    return views.LowTariffDay(day, tuple(spans), seconds, is_today=day == today)
+
+
+def low_tariff_now(resp: hdo_pb2.IsLowTariffResponse) -> views.LowTariffNow:
+    return views.LowTariffNow(
+        known=resp.known, low_tariff=resp.low_tariff, until=instant(resp.until) if resp.HasField("until") else None
+    )
+
+
+# --- the calendar feed's address ---------------------------------------------------------------------
+
+
+def _mac(key: bytes, tenant_id: str, payload: bytes) -> bytes:
+    return hmac.new(key, tenant_id.encode() + b"|" + payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def feed_token(key: bytes, tenant_id: str, supply_point_id: str, user_id: str) -> str:
+    """The feed's name: the supply point and the user, signed for the tenant. Calendar applications send no
+    cookies, so this name is the credential; it names no customer number and works on its own brand only."""
+    payload = uuid.UUID(supply_point_id).bytes + uuid.UUID(user_id).bytes
+    return base64.urlsafe_b64encode(payload + _mac(key, tenant_id, payload)).rstrip(b"=").decode()
+
+
+def read_feed_token(key: bytes, tenant_id: str, token: str) -> tuple[str, str]:
+    """(supply point id, user id) of a feed name made by `feed_token` for this tenant; anything else: not found."""
+    if not token.endswith(FEED_SUFFIX) or len(token) > 100:
+        raise DomainError("not_found")
+    text = token.removesuffix(FEED_SUFFIX)
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise DomainError("not_found") from None
+    payload, mac = raw[:32], raw[32:]
+    if len(raw) != 32 + _MAC_BYTES or not hmac.compare_digest(mac, _mac(key, tenant_id, payload)):
+        raise DomainError("not_found")
+    return str(uuid.UUID(bytes=payload[:16])), str(uuid.UUID(bytes=payload[16:]))
+
+
+# --- planned outages ---------------------------------------------------------------------------------
+
+
+async def customer_points(services: Services, principal: Principal, number: str) -> list[accounts_pb2.SupplyPoint]:
+    """All of the customer's supply points the caller may see, a page of a hundred per call (the call context is
+    bound by the caller)."""
+    points: list[accounts_pb2.SupplyPoint] = []
+    token = ""
+    while True:
+        resp = await services.accounts.ListSupplyPoints(
+            accounts_pb2.ListSupplyPointsRequest(
+                customer_numbers=[number],
+                page=common_pb2.PageRequest(page_size=POINTS_PAGE, page_token=token),
+                supply_point_ids=granted_supply_points(principal, number),
+                view=accounts_pb2.SUPPLY_POINT_VIEW_BASIC,
+            )
+        )
+        points.extend(resp.supply_points)
+        token = resp.page.next_page_token
+        if not token:
+            return points
+
+
+async def upcoming_outages(services: Services, points: list[accounts_pb2.SupplyPoint]) -> list[hdo_pb2.Outage]:
+    """Outages that end after now and touch the electricity supply points (a power distributor's outage says
+    nothing about gas), cancelled ones included so that the customer learns of the cancellation; by start."""
+    places = [
+        hdo_pb2.SupplyPlace(supply_point_id=p.id, ean=p.identifier, address=p.address)
+        for p in points
+        if p.commodity == "electricity"
+    ]
+    found: dict[str, hdo_pb2.Outage] = {}
+    for i in range(0, len(places), PLACES_PER_CALL):
+        resp = await services.hdo.ListOutages(
+            hdo_pb2.ListOutagesRequest(supply_points=places[i : i + PLACES_PER_CALL], include_cancelled=True)
+        )
+        for outage in resp.outages:
+            kept = found.get(outage.notice.outage_id)
+            if kept is not None:
+                outage.supply_point_ids[:0] = kept.supply_point_ids
+            found[outage.notice.outage_id] = outage
+    return sorted(found.values(), key=lambda o: (o.notice.starts_at.seconds, o.notice.outage_id))

@@ -1,0 +1,149 @@
+"""Low-tariff (HDO) times of a supply point, its calendar feed, and the customer's planned outages."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from litestar import Request, Response, get
+from portal.hdo.v1 import hdo_pb2
+from portal.identity.v1 import identity_pb2
+
+from kit import context
+from kit.errors import DomainError
+
+from .. import hdo, i18n
+from ..principal import call_context, principal_of
+from ..services import Services
+from . import render, views
+from .pages import acting_for, address, ctx, customer_page, row, signed_in
+
+WEEKS = (("this", views.N_("This week")), ("next", views.N_("Next week")))
+
+
+def _schedule(code: str, first, last) -> hdo_pb2.GetScheduleRequest:
+    return hdo_pb2.GetScheduleRequest(code=code, first_day=first.isoformat(), last_day=last.isoformat())
+
+
+def feed_urls(request: Request, supply_point_id: str, user_id: str) -> tuple[str, str]:
+    """The calendar feed's https (or http) address and the same as webcal://, which calendar apps subscribe to."""
+    token = hdo.feed_token(request.app.state.feed_key, request.state.tenant.id, supply_point_id, user_id)
+    host = request.headers.get("host", "").split(":", 1)[0]
+    url = request.app.state.settings.public_base_url(host) + f"{views.PATHS['calendar_hdo']}/{token}{hdo.FEED_SUFFIX}"
+    return url, "webcal://" + url.split("://", 1)[1]
+
+
+@get("/supply-points/{supply_point_id:str}/hdo", name="supply_point_hdo")
+async def supply_point_hdo(request: Request, services: Services, supply_point_id: str, day: str = "") -> Response:
+    principal = await signed_in(request, services)
+    number = acting_for(request, principal)
+    call = ctx(request, principal, number)
+    point, _ = await hdo.hdo_supply_point(services, principal, [number], supply_point_id, lambda _: call)
+    brand = render.brand(request)
+    zone = ZoneInfo(brand.time_zone)
+    bounds = hdo.Bounds.around(hdo.today_in(zone))
+    page_ctx = await customer_page(request, services, principal, "supply_points")
+    monday = hdo.week_start(bounds.today)
+    picked, day_error = None, ""
+    if day:
+        try:
+            picked = bounds.parse(day[:32], "day")
+        except DomainError as err:
+            first, last = (i18n.format_date(d, page_ctx.locale) for d in (bounds.first, bounds.last))
+            day_error = render.translate(page_ctx, err.reason, first=first, last=last)
+    elsewhere = picked is not None and not monday <= picked <= bounds.last
+    with context.bound(call):
+        now, weeks, other = await asyncio.gather(
+            services.hdo.IsLowTariff(hdo_pb2.IsLowTariffRequest(code=point.hdo_code)),
+            services.hdo.GetSchedule(_schedule(point.hdo_code, monday, bounds.last)),
+            services.hdo.GetSchedule(_schedule(point.hdo_code, picked, picked)) if elsewhere else asyncio.sleep(0),
+        )
+    windows = hdo.windows_of(weeks)
+
+    def days_from(first):
+        return tuple(hdo.low_tariff_day(windows, first + timedelta(days=i), zone, bounds.today) for i in range(7))
+
+    week_days = [days_from(monday), days_from(monday + timedelta(days=7))]
+    if picked is not None:
+        picked_day = hdo.low_tariff_day(hdo.windows_of(other) if elsewhere else windows, picked, zone, bounds.today)
+    feed_url, webcal_url = feed_urls(request, point.id, principal.user.id)
+    view = views.LowTariffView(
+        supply_point=row(point),
+        code=point.hdo_code,
+        time_zone=brand.time_zone,
+        now=hdo.low_tariff_now(now),
+        today=hdo.low_tariff_day(windows, bounds.today, zone, bounds.today),
+        weeks=tuple(views.LowTariffWeek(key, title, d) for (key, title), d in zip(WEEKS, week_days, strict=True)),
+        first_day=bounds.first,
+        last_day=bounds.last,
+        feed_url=feed_url,
+        webcal_url=webcal_url,
+        picked=picked_day if picked is not None else None,
+        day_value=day[:32],
+        day_error=day_error,
+    )
+    return render.html(request, "supply_point_hdo.html", page_ctx, status=400 if day_error else 200, view=view)
+
+
+@get("/calendar/hdo/{feed:str}", name="calendar_hdo")
+async def calendar_feed(request: Request, services: Services, feed: str) -> Response:
+    """What a calendar application fetches: no session, the signed name is the credential. The user's grants are
+    asked for on every fetch, so a withdrawn access ends the feed."""
+    tenant = request.state.tenant
+    supply_point_id, user_id = hdo.read_feed_token(request.app.state.feed_key, tenant.id, feed)
+    base = context.CallContext(tenant_id=tenant.id, request_id=request.state.request_id)
+    with context.bound(base.with_(subject=user_id, subject_kind=context.USER)):
+        grants = await services.identity.ListGrants(identity_pb2.ListGrantsRequest(user_id=user_id))
+    principal = principal_of(
+        identity_pb2.ResolveAccessTokenResponse(
+            active=True, user=identity_pb2.User(id=user_id, kind="customer"), grants=grants.grants
+        ),
+        first_party=True,
+    )
+    point, number = await hdo.hdo_supply_point(
+        services,
+        principal,
+        principal.customer_numbers,
+        supply_point_id,
+        lambda n: call_context(tenant, principal, customer_number=n, request_id=request.state.request_id),
+    )
+    brand = render.brand(request)
+    name = i18n.gettext("Low tariff – %(place)s", brand.default_locale, place=str(address(point.address)))
+    with context.bound(base):
+        resp = await services.hdo.GetCalendar(hdo_pb2.GetCalendarRequest(code=point.hdo_code, name=name))
+    return Response(
+        resp.content,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Cache-Control": "private, max-age=3600",
+            "Content-Disposition": f'inline; filename="hdo-{point.identifier}.ics"',
+        },
+    )
+
+
+@get("/outages", name="outages")
+async def outages(request: Request, services: Services) -> Response:
+    principal = await signed_in(request, services)
+    number = acting_for(request, principal)
+    with context.bound(ctx(request, principal, number)):
+        points = await hdo.customer_points(services, principal, number)
+        found = await hdo.upcoming_outages(services, points)
+    rows = {p.id: row(p) for p in points}
+    view = views.OutagesView(
+        rows=tuple(
+            views.OutageRow(
+                starts_at=hdo.instant(o.notice.starts_at),
+                ends_at=hdo.instant(o.notice.ends_at),
+                reason=o.notice.reason,
+                state=o.notice.state,
+                places=tuple(rows[i] for i in o.supply_point_ids if i in rows),
+            )
+            for o in found
+        ),
+        electricity_count=sum(1 for p in points if p.commodity == "electricity"),
+    )
+    return render.html(request, "outages.html", await customer_page(request, services, principal, "outages"), view=view)
+
+
+ROUTES = [supply_point_hdo, calendar_feed, outages]
