@@ -39,7 +39,6 @@ import hashlib
 import io
 import json
 import re
-import unicodedata
 import zlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
@@ -52,8 +51,9 @@ from zoneinfo import ZoneInfo
 import holidays
 import icalendar
 
-from kit import identifiers
+from kit import identifiers, places
 from kit.errors import DomainError
+from kit.places import AddressRange, Place, plain
 
 ZONE = ZoneInfo("Europe/Prague")
 COUNTRY = "CZ"
@@ -184,12 +184,6 @@ class DayType:
         return cls(frozenset(int(d) for d in days), bool(flag))
 
 
-@lru_cache(maxsize=1024)
-def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def _weekday(name: str, original: str) -> int:
     try:
         return _WEEKDAYS[name.strip()]
@@ -199,16 +193,16 @@ def _weekday(name: str, original: str) -> int:
 
 def parse_day_type(text: str) -> DayType:
     """ "Po - Pá", "So - Ne", "Pondělí", "Neděle a svátky", "Pondělí - Pátek (20 hodin denně)", "sat-sun+holidays"."""
-    plain = re.sub(r"\(.*?\)", "", _plain(text)).strip()
-    suffix = _HOLIDAYS_SUFFIX.fullmatch(plain)
+    folded = re.sub(r"\(.*?\)", "", plain(text)).strip()
+    suffix = _HOLIDAYS_SUFFIX.fullmatch(folded)
     with_holidays = suffix is not None
     if suffix is not None:
-        plain = suffix[1]
-    if not plain:
+        folded = suffix[1]
+    if not folded:
         if with_holidays:
             return DayType(frozenset(), True)
         raise ImportRefused("day_type_unknown", value=text)
-    first, sep, last = plain.partition("-")
+    first, sep, last = folded.partition("-")
     if not sep:
         return DayType(frozenset({_weekday(first, text)}), with_holidays)
     a, b = _weekday(first, text), _weekday(last, text)
@@ -471,7 +465,7 @@ def parse_dip(content: bytes) -> tuple[CodeSchedule, ...]:
         code = normalise_code(_text(entry, "signal", where))
         raw_day = _text(entry, "datum", where)
         day = _czech_date(raw_day, where)
-        if _plain(_text(entry, "den", where)).strip() != _WEEKDAY_NAMES[day.weekday()][1]:
+        if plain(_text(entry, "den", where)).strip() != _WEEKDAY_NAMES[day.weekday()][1]:
             raise ImportRefused("weekday_mismatch", value=entry["den"], **where)
         days = codes.setdefault(code, {})
         if day in days:
@@ -711,17 +705,6 @@ CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
-class AddressRange:
-    """Part of an outage area; empty fields match anything, house numbers are inclusive."""
-
-    postal_code: str = ""
-    city: str = ""
-    street: str = ""
-    house_from: int | None = None
-    house_to: int | None = None
-
-
-@dataclass(frozen=True)
 class OutageNotice:
     """One planned outage as an operator announced it in an import."""
 
@@ -748,43 +731,8 @@ class OutageNotice:
         return hashlib.sha256(json.dumps(self.as_json(), sort_keys=True).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Place:
-    """A supply point as the caller knows it, to match outages against."""
-
-    supply_point_id: str
-    ean: str
-    postal_code: str = ""
-    city: str = ""
-    street: str = ""
-    house_number: str = ""
-
-
-def _same(a: str, b: str) -> bool:
-    return " ".join(_plain(a).split()) == " ".join(_plain(b).split())
-
-
-def _postal(value: str) -> str:
-    return value.replace(" ", "")
-
-
 def affects(notice: OutageNotice, place: Place) -> bool:
-    if place.ean and place.ean in notice.eans:
-        return True
-    for area in notice.areas:
-        if area.postal_code and _postal(area.postal_code) != _postal(place.postal_code):
-            continue
-        if area.city and not _same(area.city, place.city):
-            continue
-        if area.street and not _same(area.street, place.street):
-            continue
-        if area.house_from is not None or area.house_to is not None:
-            low, high = area.house_from or 0, area.house_to if area.house_to is not None else 10**9
-            # "2405/190": číslo popisné / orientační; either may be the one the operator lists
-            if not any(low <= int(n) <= high for n in re.findall(r"\d+", place.house_number)):
-                continue
-        return True
-    return False
+    return places.affected(notice.eans, notice.areas, place)
 
 
 def outage_transition(
