@@ -350,6 +350,17 @@ async def test_every_page_passes_axe(tab, stack, axe, slug):
     await page.locator("table tbody th[scope=row] a").first.click()
     await page.wait_for_url(re.compile(r"/supply-points/[^/]+$"))
     found += await axe_violations(axe, page, "supply point")
+    await nav.get_by_role("link", name=t("Planned outages", loc), exact=True).click()
+    await page.wait_for_url(re.compile(r"/outages$"))
+    found += await axe_violations(axe, page, "planned outages")
+    await nav.get_by_role("link", name=t("Overview", loc), exact=True).click()
+    await page.wait_for_url(re.compile(r"/dashboard$"))
+    # the dashboard's low-tariff line, where the customer has a supply point with an HDO code
+    low_tariff = page.get_by_role("main").locator('a[href$="/hdo"]')
+    if await low_tariff.count():
+        await low_tariff.first.click()
+        await page.wait_for_url(re.compile(r"/hdo$"))
+        found += await axe_violations(axe, page, "low tariff")
     await nav.get_by_role("link", name=t("Profile", loc), exact=True).click()
     await page.wait_for_url(re.compile(r"/profile$"))
     found += await axe_violations(axe, page, "profile")

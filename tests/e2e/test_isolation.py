@@ -13,13 +13,17 @@ import contextlib
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import unquote_plus, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from gateway import hdo
 from kit import db as kitdb
 from kit import demo
+from kit.secrets import derive
 
 from .portal_http import CLI_REDIRECT, CLI_SCOPE, browser, cli_tokens, csrf, sign_in
 
@@ -38,6 +42,9 @@ class Subject:
     email: str = ""
     access_token: str = ""
     refresh_token: str = ""
+    # the first of its supply points with an HDO code (else the first one), and its calendar feed's name
+    hdo_point_id: str = ""
+    feed: str = ""
 
     @property
     def host(self) -> str:
@@ -50,6 +57,7 @@ def subject(brand: str, number: str, email: str = "") -> Subject:
         brand=brand,
         customer_number=number,
         supply_point_id=str(points[0].id),
+        hdo_point_id=str(next((p for p in points if p.hdo_code), points[0]).id),
         secrets=(
             demo.customer(brand, number).name,
             *(p.identifier for p in points[:3]),
@@ -132,6 +140,8 @@ AUTHORIZE = "/oauth/authorize?" + urlencode(
     }
 )
 NEW_PASSWORD = "Zcela-Nove-Heslo-2026"
+# a day of the low-tariff history that every run may ask about
+RECENT = (datetime.now(ZoneInfo("Europe/Prague")).date() - timedelta(days=10)).isoformat()
 
 MATRIX: dict[tuple[str, str], Row] = {
     # outside any brand
@@ -200,6 +210,17 @@ MATRIX: dict[tuple[str, str], Row] = {
         other_ids=404,
         auth="bearer",
     ),
+    ("GET", "/api/v1/supply-points/{supply_point_id:str}/hdo"): Row(
+        get(f"/api/v1/supply-points/{{s.hdo_point_id}}/hdo?from={RECENT}"), 401, 200, other_ids=404, auth="bearer"
+    ),
+    ("GET", "/api/v1/supply-points/{supply_point_id:str}/hdo/now"): Row(
+        get("/api/v1/supply-points/{s.hdo_point_id}/hdo/now"), 401, 200, other_ids=404, auth="bearer"
+    ),
+    ("GET", "/api/v1/customers/{customer_number:str}/outages"): Row(
+        get("/api/v1/customers/{s.customer_number}/outages"), 401, 200, other_ids=404, auth="bearer"
+    ),
+    # the calendar feed: no session, its signed name is the credential, valid on its own brand only
+    ("GET", "/calendar/hdo/{feed:str}"): Row(get("/calendar/hdo/{s.feed}"), 200, 200, other_ids=404, brands_only=True),
     # public pages and forms
     ("GET", "/"): Row(get("/"), 200, Redirect("/dashboard")),
     ("GET", "/theme.css"): Row(get("/theme.css"), 200, 200),
@@ -244,6 +265,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/supply-points/{supply_point_id:str}"): Row(
         get("/supply-points/{s.supply_point_id}"), LOGIN, 200, other_ids=404
     ),
+    ("GET", "/supply-points/{supply_point_id:str}/hdo"): Row(
+        get(f"/supply-points/{{s.hdo_point_id}}/hdo?day={RECENT}"), LOGIN, 200, other_ids=404
+    ),
+    ("GET", "/outages"): Row(get("/outages"), LOGIN, 200),
     ("GET", "/profile"): Row(get("/profile"), LOGIN, 200),
     ("POST", "/profile/password"): Row(
         post("/profile/password", current_password="x", new_password=NEW_PASSWORD, new_password_confirm="other"),
@@ -334,9 +359,18 @@ class Caller:
         return browser(self.stack, self.host, source=self.source)
 
 
+def feed_of(stack, s: Subject, supply_point_id: str = "") -> str:
+    """The calendar feed name the HDO page shows the subject's user, for its own brand."""
+    key = derive(stack.settings, hdo.FEED_PURPOSE)
+    user = demo.user(s.brand, s.email)
+    return hdo.feed_token(key, str(demo.tenant(s.brand).id), supply_point_id or s.hdo_point_id, str(user.id)) + ".ics"
+
+
 async def with_tokens(stack, s: Subject) -> Subject:
     tokens = await cli_tokens(stack, s.host, s.email)
-    return dataclasses.replace(s, access_token=tokens["access_token"], refresh_token=tokens["refresh_token"])
+    return dataclasses.replace(
+        s, access_token=tokens["access_token"], refresh_token=tokens["refresh_token"], feed=feed_of(stack, s)
+    )
 
 
 @pytest.mark.parametrize("app_filter", [True, False], ids=["app-filter-and-rls", "rls-only"])
@@ -446,3 +480,43 @@ async def test_a_delegate_sees_only_the_supply_points_granted(stack):
         assert_nothing_of(page, dataclasses.replace(delegate_view, secrets=(withheld[0].identifier,)), "search")
         check(await web.get(f"/supply-points/{withheld[0].id}"), 404, "withheld supply point page")
         assert (await web.get(f"/supply-points/{granted[0].id}")).status_code == 200
+
+
+async def test_a_calendar_feed_opens_its_own_supply_point_only(stack):
+    """A feed name is signed for one user, one supply point and one brand: signed names for what the user may not
+    see, a changed character or a feed without its suffix find nothing."""
+    jana = subject("volta", demo.JANA, "jana@volta.example")
+    gas = next(p for p in demo.supply_points("volta", demo.JANA) if not p.hdo_code)
+    bakery = next(p for p in demo.supply_points("volta", demo.PEKARNY_A) if p.hdo_code)
+    own = feed_of(stack, jana)
+    async with browser(stack, jana.host) as c:
+        resp = await c.get(f"/calendar/hdo/{own}")
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/calendar")
+        for name in (
+            feed_of(stack, jana, str(gas.id)),
+            feed_of(stack, jana, str(bakery.id)),
+            own[:10] + ("A" if own[10] != "A" else "B") + own[11:],
+            own.removesuffix(".ics"),
+            "x" * 300 + ".ics",
+        ):
+            resp = await c.get(f"/calendar/hdo/{name}")
+            check(resp, 404, f"feed {name}")
+            assert bakery.identifier not in resp.text
+
+
+async def test_a_delegate_sees_low_tariff_times_of_granted_supply_points_only(stack):
+    accountant = demo.user("volta", "ucetni@volta.example")
+    (grant,) = accountant.grants
+    points = [p for p in demo.supply_points("volta", demo.PEKARNY_A) if p.hdo_code]
+    granted = next(p for p in points if str(p.id) in grant.supply_point_ids)
+    withheld = next(p for p in points if str(p.id) not in grant.supply_point_ids)
+    tokens = await cli_tokens(stack, "volta.localhost", accountant.email)
+    async with browser(stack, "volta.localhost", headers={"Authorization": f"Bearer {tokens['access_token']}"}) as api:
+        assert (await api.get(f"/api/v1/supply-points/{granted.id}/hdo/now")).status_code == 200
+        check(await api.get(f"/api/v1/supply-points/{withheld.id}/hdo/now"), 404, "withheld point's low tariff")
+        outages = await api.get(f"/api/v1/customers/{demo.PEKARNY_A}/outages")
+        assert outages.status_code == 200
+    async with browser(stack, "volta.localhost") as web:
+        assert (await sign_in(web, accountant.email)).status_code in (302, 303)
+        assert (await web.get(f"/supply-points/{granted.id}/hdo")).status_code == 200
+        check(await web.get(f"/supply-points/{withheld.id}/hdo"), 404, "withheld point's low-tariff page")

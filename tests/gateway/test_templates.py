@@ -11,7 +11,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -96,6 +96,43 @@ ALL_CAPS = frozenset(
 )
 
 
+def _low_tariff_day(day: date, *, today: bool = False) -> v.LowTariffDay:
+    """Two windows, the second up to the day's end (shown as 24:00)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    spans = (
+        v.LowTariffSpan(
+            start + timedelta(hours=1, minutes=40), start + timedelta(hours=6, minutes=45), "02:40", "07:45"
+        ),
+        v.LowTariffSpan(start + timedelta(hours=20), start + timedelta(hours=23), "21:00", "24:00"),
+    )
+    return v.LowTariffDay(day, spans, sum(int((s.end - s.start).total_seconds()) for s in spans), is_today=today)
+
+
+def _low_tariff_view(errors: str = "") -> v.LowTariffView:
+    monday = date(2026, 11, 30)
+    weeks = tuple(
+        v.LowTariffWeek(
+            key, title, tuple(_low_tariff_day(monday + timedelta(days=7 * w + i), today=w == i == 0) for i in range(7))
+        )
+        for w, (key, title) in enumerate((("this", "This week"), ("next", "Next week")))
+    )
+    return v.LowTariffView(
+        supply_point=ROWS[0],
+        code="A3B7DP6",
+        time_zone="Europe/Prague",
+        now=v.LowTariffNow(True, True, datetime(2026, 11, 30, 17, 5, tzinfo=UTC)),
+        today=weeks[0].days[0],
+        weeks=weeks,
+        first_day=date(2026, 8, 30),
+        last_day=date(2026, 12, 13),
+        feed_url="https://volta.example/calendar/hdo/abc.ics",
+        webcal_url="webcal://volta.example/calendar/hdo/abc.ics",
+        picked=None if errors else _low_tariff_day(date(2026, 9, 14)),
+        day_value="2026-13-01" if errors else "2026-09-14",
+        day_error=errors,
+    )
+
+
 def _errors(*fields: str, form: str | None = None) -> v.FormErrors:
     return v.FormErrors(fields={f: (i18n.reason_message("required", "en"),) for f in fields}, form=form)
 
@@ -114,6 +151,9 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
             v.ContractRow("2023-004321", "supply_only", 1, "bank_transfer", None, "", False),
         ),
         capabilities=ALL_CAPS,
+        low_tariff=v.LowTariffCard(
+            ROWS[0], "A3B7DP6", v.LowTariffNow(True, False, datetime(2026, 11, 30, 14, tzinfo=UTC))
+        ),
     )
     detail = v.SupplyPointDetailView(
         id="sp-1",
@@ -343,6 +383,39 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
             "values": {"new_email": "x"},
         },
     )
+    hdo_page = replace(signed, path="/supply-points/sp-1/hdo", nav_active="supply_points")
+    yield "supply_point_hdo", "supply_point_hdo.html", {"page": hdo_page, "view": _low_tariff_view()}
+    yield (
+        "supply_point_hdo-bad-day",
+        "supply_point_hdo.html",
+        {
+            "page": hdo_page,
+            "view": replace(
+                _low_tariff_view(i18n.reason_message("hdo.day.invalid", locale)),
+                now=v.LowTariffNow(False, False),
+            ),
+        },
+    )
+    outage = v.OutageRow(
+        datetime(2026, 12, 10, 6, 30, tzinfo=UTC),
+        datetime(2026, 12, 10, 13, 0, tzinfo=UTC),
+        "Výměna sloupu",
+        "planned",
+        ROWS[::2],
+    )
+    outages_page = replace(signed, path="/outages", nav_active="outages")
+    yield (
+        "outages",
+        "outages.html",
+        {
+            "page": outages_page,
+            "view": v.OutagesView(
+                rows=(outage, replace(outage, state="changed", reason=""), replace(outage, state="cancelled")),
+                electricity_count=2,
+            ),
+        },
+    )
+    yield "outages-none", "outages.html", {"page": outages_page, "view": v.OutagesView(rows=(), electricity_count=0)}
     yield "error-404", "error.html", {"page": public, "status": 404}
     yield (
         "error-503",
@@ -466,6 +539,8 @@ def test_capabilities_decide_what_is_shown(env) -> None:
     assert "19-2000145399/0800" in detail and "19-2000145399/0800" not in delegate
     assert "3 × 25 A" in detail and "A1B4DP6" in detail
     assert "HDO" not in delegate  # gas has no low-tariff signal
+    assert 'href="/supply-points/sp-1/hdo"' in detail and "/hdo" not in delegate
+    assert 'href="/supply-points/sp-1/hdo"' in full  # the dashboard's low-tariff line
 
 
 def test_pages_speak_the_locale(env) -> None:
