@@ -63,3 +63,9 @@ def capability(name: str, policy: frozenset[str] | None = None) -> None:
         raise DomainError("forbidden")
     if policy is not None and name not in policy:
         raise DomainError("forbidden")
+
+
+def staff_or_system() -> None:
+    """Calls no customer may make: operations views and searches across customers."""
+    if context.current().subject_kind not in (context.STAFF, context.SYSTEM):
+        raise DomainError("forbidden")

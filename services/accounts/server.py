@@ -14,7 +14,7 @@ from portal.accounts.v1 import accounts_pb2_grpc
 from portal.common.v1 import common_pb2
 from portal.events.v1 import accounts_pb2 as events
 
-from kit import audit, bus, context, guard
+from kit import audit, bus, context, guard, places
 from kit.authz import CONTACT_WRITE, CONTRACTS_READ, SUPPLY_POINTS_READ
 from kit.db import Database
 from kit.errors import DomainError
@@ -22,6 +22,8 @@ from kit.errors import DomainError
 from . import domain, store
 
 MAX_PAGE_SIZE = 100
+# EANs and address ranges one outage may name
+MAX_OUTAGE_PLACES = 10_000
 DEFAULT_PAGE_SIZE = 25
 
 
@@ -85,19 +87,23 @@ def contract_pb(row: sa.Row, *, contract_id: uuid.UUID, number: str) -> pb.Contr
     )
 
 
+def _point_address(row: sa.Row) -> common_pb2.Address:
+    return common_pb2.Address(
+        street=row.street,
+        house_number=row.house_number,
+        city=row.city,
+        postal_code=row.postal_code,
+        country=row.country,
+    )
+
+
 def supply_point_pb(row: sa.Row, *, with_contract: bool) -> pb.SupplyPoint:
     point = pb.SupplyPoint(
         id=str(row.id),
         customer_number=row.customer_number,
         identifier=row.identifier,
         commodity=row.commodity,
-        address=common_pb2.Address(
-            street=row.street,
-            house_number=row.house_number,
-            city=row.city,
-            postal_code=row.postal_code,
-            country=row.country,
-        ),
+        address=_point_address(row),
         meter_number=row.meter_number,
         breaker_amps=row.breaker_amps,
         phases=row.phases,
@@ -270,3 +276,47 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             )
             after = await store.customer(conn, number)
         return pb.ChangeContactResponse(customer=customer_pb(after))
+
+    async def FindAffectedSupplyPoints(
+        self, request: pb.FindAffectedSupplyPointsRequest, rpc: grpc.aio.ServicerContext
+    ) -> Any:
+        guard.staff_or_system()
+        if len(request.eans) + len(request.areas) > MAX_OUTAGE_PLACES:
+            raise DomainError("places.too_many", field="eans", params={"max": str(MAX_OUTAGE_PLACES)})
+        if request.commodity and request.commodity not in domain.COMMODITIES:
+            raise DomainError("commodity.invalid", field="commodity")
+        eans = frozenset(e.strip() for e in request.eans if e.strip())
+        areas = [
+            places.AddressRange(
+                postal_code=a.postal_code,
+                city=a.city,
+                street=a.street,
+                house_from=a.house_from if a.HasField("house_from") else None,
+                house_to=a.house_to if a.HasField("house_to") else None,
+            )
+            for a in request.areas
+        ]
+        if not (eans or areas):
+            return pb.FindAffectedSupplyPointsResponse()
+        async with self.db.tenant() as conn:
+            rows = await store.supply_points_with_customers(
+                conn, eans=sorted(eans), postal_codes=places.candidate_postal_codes(areas), commodity=request.commodity
+            )
+        return pb.FindAffectedSupplyPointsResponse(
+            supply_points=[
+                pb.AffectedSupplyPoint(
+                    supply_point_id=str(r.id),
+                    identifier=r.identifier,
+                    address=_point_address(r),
+                    customer_number=r.customer_number,
+                    customer_name=r.customer_name,
+                    customer_email=r.customer_email,
+                )
+                for r in rows
+                if places.affected(
+                    eans,
+                    areas,
+                    places.Place(str(r.id), r.identifier, r.postal_code, r.city, r.street, r.house_number),
+                )
+            ]
+        )

@@ -292,3 +292,37 @@ async def update_contact(conn: AsyncConnection, number: str, email: str, phone: 
         .where(customers.c.customer_number == number, scoped(conn, customers))
         .values(email=email, phone=phone)
     )
+
+
+async def supply_points_with_customers(
+    conn: AsyncConnection, *, eans: Sequence[str], postal_codes: frozenset[str] | None, commodity: str
+) -> list[sa.Row]:
+    """Supply points listed by EAN or with one of the postal codes (spaces ignored; None: every postal code), each
+    with its customer's name and e-mail, in identifier order."""
+    query = (
+        sa.select(
+            supply_points,
+            customers.c.name.label("customer_name"),
+            customers.c.email.label("customer_email"),
+        )
+        .select_from(
+            supply_points.join(
+                customers,
+                sa.and_(
+                    customers.c.tenant_id == supply_points.c.tenant_id,
+                    customers.c.customer_number == supply_points.c.customer_number,
+                ),
+            )
+        )
+        .where(scoped(conn, supply_points))
+    )
+    if postal_codes is not None:
+        query = query.where(
+            sa.or_(
+                supply_points.c.identifier.in_(list(eans)),
+                sa.func.replace(supply_points.c.postal_code, " ", "").in_(sorted(postal_codes)),
+            )
+        )
+    if commodity:
+        query = query.where(supply_points.c.commodity == commodity)
+    return list((await conn.execute(query.order_by(supply_points.c.identifier))).all())

@@ -841,3 +841,130 @@ class ChangeContactResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ChangeContactResponse: _TypeAlias = ChangeContactResponse  # noqa: Y015
+
+@_typing.final
+class AddressRange(_message.Message):
+    """Part of an outage area; empty fields match any value, house numbers are inclusive (unset: no bound)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSTAL_CODE_FIELD_NUMBER: _builtins.int
+    CITY_FIELD_NUMBER: _builtins.int
+    STREET_FIELD_NUMBER: _builtins.int
+    HOUSE_FROM_FIELD_NUMBER: _builtins.int
+    HOUSE_TO_FIELD_NUMBER: _builtins.int
+    postal_code: _builtins.str
+    city: _builtins.str
+    street: _builtins.str
+    house_from: _builtins.int
+    house_to: _builtins.int
+    def __init__(
+        self,
+        *,
+        postal_code: _builtins.str = ...,
+        city: _builtins.str = ...,
+        street: _builtins.str = ...,
+        house_from: _builtins.int | None = ...,
+        house_to: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_house_from", b"_house_from", "_house_to", b"_house_to", "house_from", b"house_from", "house_to", b"house_to"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_house_from", b"_house_from", "_house_to", b"_house_to", "city", b"city", "house_from", b"house_from", "house_to", b"house_to", "postal_code", b"postal_code", "street", b"street"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__house_from: _TypeAlias = _typing.Literal["house_from"]  # noqa: Y015
+    _WhichOneofArgType__house_from: _TypeAlias = _typing.Literal["_house_from", b"_house_from"]  # noqa: Y015
+    _WhichOneofReturnType__house_to: _TypeAlias = _typing.Literal["house_to"]  # noqa: Y015
+    _WhichOneofArgType__house_to: _TypeAlias = _typing.Literal["_house_to", b"_house_to"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__house_from) -> _WhichOneofReturnType__house_from | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__house_to) -> _WhichOneofReturnType__house_to | None: ...
+
+Global___AddressRange: _TypeAlias = AddressRange  # noqa: Y015
+
+@_typing.final
+class FindAffectedSupplyPointsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EANS_FIELD_NUMBER: _builtins.int
+    AREAS_FIELD_NUMBER: _builtins.int
+    COMMODITY_FIELD_NUMBER: _builtins.int
+    commodity: _builtins.str
+    """electricity or gas; empty: both"""
+    @_builtins.property
+    def eans(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def areas(self) -> _containers.RepeatedCompositeFieldContainer[Global___AddressRange]: ...
+    def __init__(
+        self,
+        *,
+        eans: _abc.Iterable[_builtins.str] | None = ...,
+        areas: _abc.Iterable[Global___AddressRange] | None = ...,
+        commodity: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["areas", b"areas", "commodity", b"commodity", "eans", b"eans"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindAffectedSupplyPointsRequest: _TypeAlias = FindAffectedSupplyPointsRequest  # noqa: Y015
+
+@_typing.final
+class AffectedSupplyPoint(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUPPLY_POINT_ID_FIELD_NUMBER: _builtins.int
+    IDENTIFIER_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NAME_FIELD_NUMBER: _builtins.int
+    CUSTOMER_EMAIL_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    supply_point_id: _builtins.str
+    identifier: _builtins.str
+    customer_number: _builtins.str
+    customer_name: _builtins.str
+    customer_email: _builtins.str
+    locale: _builtins.str
+    """the customer's language for messages; empty when not known"""
+    @_builtins.property
+    def address(self) -> _common_pb2.Address: ...
+    def __init__(
+        self,
+        *,
+        supply_point_id: _builtins.str = ...,
+        identifier: _builtins.str = ...,
+        address: _common_pb2.Address | None = ...,
+        customer_number: _builtins.str = ...,
+        customer_name: _builtins.str = ...,
+        customer_email: _builtins.str = ...,
+        locale: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "customer_email", b"customer_email", "customer_name", b"customer_name", "customer_number", b"customer_number", "identifier", b"identifier", "locale", b"locale", "supply_point_id", b"supply_point_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AffectedSupplyPoint: _TypeAlias = AffectedSupplyPoint  # noqa: Y015
+
+@_typing.final
+class FindAffectedSupplyPointsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUPPLY_POINTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def supply_points(self) -> _containers.RepeatedCompositeFieldContainer[Global___AffectedSupplyPoint]: ...
+    def __init__(
+        self,
+        *,
+        supply_points: _abc.Iterable[Global___AffectedSupplyPoint] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["supply_points", b"supply_points"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindAffectedSupplyPointsResponse: _TypeAlias = FindAffectedSupplyPointsResponse  # noqa: Y015

@@ -85,6 +85,11 @@ class AccountsServiceStub:
                 request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactRequest.SerializeToString,
                 response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactResponse.FromString,
                 _registered_method=True)
+        self.FindAffectedSupplyPoints = channel.unary_unary(
+                '/portal.accounts.v1.AccountsService/FindAffectedSupplyPoints',
+                request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsRequest.SerializeToString,
+                response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsResponse.FromString,
+                _registered_method=True)
 
 
 class AccountsServiceServicer:
@@ -155,6 +160,14 @@ class AccountsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FindAffectedSupplyPoints(self, request, context):
+        """The supply points a planned outage affects (listed by EAN or lying in one of its address ranges) with their
+        customers' contact data, for notices. System and staff callers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -207,6 +220,11 @@ def add_AccountsServiceServicer_to_server(servicer, server):
                     servicer.ChangeContact,
                     request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactRequest.FromString,
                     response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactResponse.SerializeToString,
+            ),
+            'FindAffectedSupplyPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindAffectedSupplyPoints,
+                    request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsRequest.FromString,
+                    response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -480,6 +498,33 @@ class AccountsService:
             '/portal.accounts.v1.AccountsService/ChangeContact',
             portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactRequest.SerializeToString,
             portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindAffectedSupplyPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.accounts.v1.AccountsService/FindAffectedSupplyPoints',
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsRequest.SerializeToString,
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsResponse.FromString,
             options,
             channel_credentials,
             insecure,
