@@ -3,6 +3,7 @@ that arrived over SMTP, sign in, see the dashboard and the supply points."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -267,3 +268,34 @@ async def test_jana_sees_a_planned_outage_and_its_cancellation(stack):
             assert instant(mine["starts_at"]) == start
     finally:
         await channel.close()
+
+
+async def calls_of(spans, trace_id: int, method: str) -> int:
+    """How often the gateway called a gRPC method within one trace (client side only, so each counts once)."""
+    from opentelemetry.trace import SpanKind
+
+    await asyncio.sleep(0.2)
+    return sum(
+        1
+        for s in spans.get_finished_spans()
+        if s.context.trace_id == trace_id and s.kind == SpanKind.CLIENT and s.name.endswith(f"/{method}")
+    )
+
+
+async def test_the_dashboard_asks_hdo_once_and_the_outages_page_pages_through_the_supply_points(stack, spans):
+    cases = (
+        # Jana's household has a point with an HDO code: one low-tariff question, nothing else of hdo
+        ("volta.localhost", "jana@volta.example", "/dashboard", {"IsLowTariff": 1, "ListOutages": 0}),
+        # a Bulgarian household has none: no call at all
+        ("balkan.localhost", "ivan@balkan.example", "/dashboard", {"IsLowTariff": 0, "ListOutages": 0}),
+        # the bakery's 180 supply points: two pages of a hundred from accounts, one matching call to hdo
+        ("volta.localhost", "firma@volta.example", "/outages", {"ListSupplyPoints": 2, "ListOutages": 1}),
+    )
+    for number, (host, email, path, expected) in enumerate(cases, start=1):
+        trace = f"{number:032x}"
+        async with browser(stack, host) as web:
+            assert (await portal_sign_in(web, email)).status_code in (302, 303)
+            resp = await web.get(path, headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"})
+            assert resp.status_code == 200, resp.text[:1000]
+        counted = {method: await calls_of(spans, int(trace, 16), method) for method in expected}
+        assert counted == expected, (host, email, path)
