@@ -77,6 +77,8 @@ class Settings:
     # at most how long pages are served on a web session's token without identity confirming it (renewed in the
     # background before then); 0 asks identity on every page
     session_cache_seconds: float = 15.0
+    # how long before a planned outage starts its customers get a reminder; 0: no reminders
+    outage_reminder_hours: float = 48.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +112,7 @@ class Settings:
             rpc_deadline_seconds=_float(env, "PORTAL_RPC_DEADLINE_SECONDS", 5.0),
             db_pool_size=_int(env, "PORTAL_DB_POOL_SIZE", 10),
             session_cache_seconds=_float(env, "PORTAL_SESSION_CACHE_SECONDS", 15.0),
+            outage_reminder_hours=_float(env, "PORTAL_OUTAGE_REMINDER_HOURS", 48.0),
         )
 
     def require(self, *names: str) -> Settings:

@@ -7,6 +7,7 @@ from datetime import UTC
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from portal.events.v1 import hdo_pb2 as hdo_events
 from portal.events.v1 import identity_pb2 as identity_events
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,6 +15,7 @@ from kit.bus import EventMeta, Subscription
 from kit.config import Settings
 
 from . import domain, store
+from .outages import OutageNotices
 from .tenants import TenantDirectory
 
 # where the gateway serves each link
@@ -23,7 +25,9 @@ LINK_PATHS = {
 }
 
 
-def subscriptions(settings: Settings, tenants: TenantDirectory, wake: Callable[[], None]) -> list[Subscription]:
+def subscriptions(
+    settings: Settings, tenants: TenantDirectory, wake: Callable[[], None], outages: OutageNotices
+) -> list[Subscription]:
     async def queue_email(
         conn: AsyncConnection,
         meta: EventMeta,
@@ -85,8 +89,20 @@ def subscriptions(settings: Settings, tenants: TenantDirectory, wake: Callable[[
     async def on_password_changed(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
         await queue_email(conn, meta, template="password_changed", to=e.email, locale=e.locale)
 
+    async def on_outage_planned(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
+        await outages.planned(conn, e.outage)
+
+    async def on_outage_changed(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
+        await outages.changed(conn, e.outage, e.previous)
+
+    async def on_outage_cancelled(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
+        await outages.cancelled(conn, e.outage)
+
     return [
         Subscription("identity", identity_events.EmailVerificationRequested, on_verification),
         Subscription("identity", identity_events.PasswordResetRequested, on_reset),
         Subscription("identity", identity_events.PasswordChanged, on_password_changed),
+        Subscription("hdo", hdo_events.OutagePlanned, on_outage_planned),
+        Subscription("hdo", hdo_events.OutageChanged, on_outage_changed),
+        Subscription("hdo", hdo_events.OutageCancelled, on_outage_cancelled),
     ]

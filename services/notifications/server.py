@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from portal.notifications.v1 import notifications_pb2 as pb
 from portal.notifications.v1 import notifications_pb2_grpc
 
-from kit import context
+from kit import guard
 from kit.db import Database
 from kit.errors import DomainError
 
@@ -30,8 +30,7 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, rpc: grpc.aio.ServicerContext) -> Any:
         # the delivery log is a staff and operations view
-        if context.current().subject_kind not in (context.STAFF, context.SYSTEM):
-            raise DomainError("forbidden")
+        guard.staff_or_system()
         limit = request.limit or 50
         if not 0 < limit <= 500:
             raise DomainError("limit.invalid", field="limit")

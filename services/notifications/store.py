@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kit.db import scoped
+from kit.db import bound_tenant, scoped
 
 metadata = sa.MetaData()
 deliveries = sa.Table(
@@ -101,3 +101,113 @@ async def recent(conn: AsyncConnection, recipient: str, limit: int) -> list[sa.R
     if recipient:
         query = query.where(deliveries.c.recipient == recipient)
     return list((await conn.execute(query.order_by(deliveries.c.created_at.desc()).limit(limit))).all())
+
+
+outage_notices = sa.Table(
+    "outage_notices",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("outage_id", sa.Uuid),
+    sa.Column("version", sa.Integer),
+    sa.Column("kind", sa.Text),
+    sa.Column("customer_number", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+)
+
+outages = sa.Table(
+    "outages",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("outage_id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.Integer),
+    sa.Column("state", sa.Text),
+    sa.Column("starts_at", sa.DateTime(timezone=True)),
+    sa.Column("notice", sa.LargeBinary),
+    sa.Column("noticed_at", sa.DateTime(timezone=True)),
+    sa.Column("reminded_version", sa.Integer),
+)
+
+
+async def claim_outage_notice(
+    conn: AsyncConnection, *, outage_id: uuid.UUID, version: int, kind: str, customer_number: str
+) -> uuid.UUID | None:
+    """The id of a new notice to the customer, or None when this one was claimed before."""
+    inserted = await conn.execute(
+        insert(outage_notices)
+        .values(
+            id=uuid.uuid4(),
+            tenant_id=uuid.UUID(bound_tenant(conn)),
+            outage_id=outage_id,
+            version=version,
+            kind=kind,
+            customer_number=customer_number,
+        )
+        .on_conflict_do_nothing()
+        .returning(outage_notices.c.id)
+    )
+    return inserted.scalar()
+
+
+async def save_outage(
+    conn: AsyncConnection,
+    *,
+    outage_id: uuid.UUID,
+    version: int,
+    state: str,
+    starts_at: datetime,
+    notice: bytes,
+    noticed_at: datetime,
+) -> int:
+    """Keeps the latest version of an outage (an older one arriving late changes nothing); returns the version
+    stored now."""
+    values = {"version": version, "state": state, "starts_at": starts_at, "notice": notice, "noticed_at": noticed_at}
+    statement = insert(outages).values(tenant_id=uuid.UUID(bound_tenant(conn)), outage_id=outage_id, **values)
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[outages.c.tenant_id, outages.c.outage_id],
+            set_=values,
+            where=outages.c.version < statement.excluded.version,
+        )
+    )
+    stored = sa.select(outages.c.version).where(outages.c.outage_id == outage_id, scoped(conn, outages))
+    return (await conn.execute(stored)).scalar_one()
+
+
+async def outages_to_remind(conn: AsyncConnection, before: datetime, limit: int) -> list[sa.Row]:
+    """Outages of every tenant (system transaction) starting before `before` whose latest version has no reminder."""
+    return list(
+        (
+            await conn.execute(
+                sa.select(outages.c.tenant_id, outages.c.outage_id)
+                .where(
+                    outages.c.state != "cancelled",
+                    outages.c.reminded_version < outages.c.version,
+                    outages.c.starts_at <= before,
+                )
+                .order_by(outages.c.starts_at)
+                .limit(limit)
+            )
+        ).all()
+    )
+
+
+async def lock_outage_to_remind(conn: AsyncConnection, outage_id: uuid.UUID) -> sa.Row | None:
+    return (
+        await conn.execute(
+            sa.select(outages)
+            .where(
+                outages.c.outage_id == outage_id,
+                outages.c.state != "cancelled",
+                outages.c.reminded_version < outages.c.version,
+                scoped(conn, outages),
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).first()
+
+
+async def mark_reminded(conn: AsyncConnection, outage_id: uuid.UUID, version: int) -> None:
+    await conn.execute(
+        outages.update().where(outages.c.outage_id == outage_id, scoped(conn, outages)).values(reminded_version=version)
+    )

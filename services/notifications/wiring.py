@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from portal.accounts.v1 import accounts_pb2_grpc
@@ -11,6 +12,7 @@ from kit import rpc
 from kit.service import Runtime, ServiceSpec, Wiring
 
 from . import events
+from .outages import OutageNotices, Reminders
 from .server import NotificationsServicer
 from .smtp import Sender
 from .tenants import TenantDirectory
@@ -18,8 +20,11 @@ from .tenants import TenantDirectory
 
 async def wire(rt: Runtime) -> Wiring:
     channel = rpc.channel(rt.settings.service_addr("accounts"), rt.settings.rpc_deadline_seconds)
-    tenants = TenantDirectory(accounts_pb2_grpc.AccountsServiceStub(channel))
+    accounts = accounts_pb2_grpc.AccountsServiceStub(channel)
+    tenants = TenantDirectory(accounts)
     sender = Sender(rt.settings, rt.db, tenants)
+    outages = OutageNotices(tenants, accounts, sender.wake.set)
+    reminders = Reminders(rt.db, outages, timedelta(hours=rt.settings.outage_reminder_hours))
     return Wiring(
         servicers=[
             (
@@ -28,8 +33,8 @@ async def wire(rt: Runtime) -> Wiring:
                 notifications_pb2.DESCRIPTOR.services_by_name["NotificationsService"].full_name,
             )
         ],
-        subscriptions=events.subscriptions(rt.settings, tenants, sender.wake.set),
-        background=[sender.run],
+        subscriptions=events.subscriptions(rt.settings, tenants, sender.wake.set, outages),
+        background=[sender.run, reminders.run],
         on_stop=[channel.close],
     )
 
