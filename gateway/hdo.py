@@ -158,6 +158,12 @@ def low_tariff_day(
     return views.LowTariffDay(day, tuple(spans), seconds, is_today=day == today)
 
 
+def week_days(
+    windows: list[tuple[datetime, datetime]], monday: date, zone: ZoneInfo, today: date
+) -> tuple[views.LowTariffDay, ...]:
+    return tuple(low_tariff_day(windows, monday + timedelta(days=i), zone, today) for i in range(7))
+
+
 def low_tariff_now(resp: hdo_pb2.IsLowTariffResponse) -> views.LowTariffNow:
     return views.LowTariffNow(
         known=resp.known, low_tariff=resp.low_tariff, until=instant(resp.until) if resp.HasField("until") else None

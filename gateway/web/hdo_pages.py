@@ -52,34 +52,38 @@ async def supply_point_hdo(request: Request, services: Services, supply_point_id
         except DomainError as err:
             first, last = (i18n.format_date(d, page_ctx.locale) for d in (bounds.first, bounds.last))
             day_error = render.translate(page_ctx, err.reason, first=first, last=last)
+    code = point.hdo_code
+    # the two weeks answer for a picked day within them; any other day is a third call, made alongside
     elsewhere = picked is not None and not monday <= picked <= bounds.last
     with context.bound(call):
-        now, weeks, other = await asyncio.gather(
-            services.hdo.IsLowTariff(hdo_pb2.IsLowTariffRequest(code=point.hdo_code)),
-            services.hdo.GetSchedule(_schedule(point.hdo_code, monday, bounds.last)),
-            services.hdo.GetSchedule(_schedule(point.hdo_code, picked, picked)) if elsewhere else asyncio.sleep(0),
-        )
+        # a call takes its context when it is made, so the calls are made inside the block
+        calls = [
+            services.hdo.IsLowTariff(hdo_pb2.IsLowTariffRequest(code=code)),
+            services.hdo.GetSchedule(_schedule(code, monday, bounds.last)),
+        ]
+        if elsewhere:
+            calls.append(services.hdo.GetSchedule(_schedule(code, picked, picked)))
+        now, weeks, *other = await asyncio.gather(*calls)
     windows = hdo.windows_of(weeks)
-
-    def days_from(first):
-        return tuple(hdo.low_tariff_day(windows, first + timedelta(days=i), zone, bounds.today) for i in range(7))
-
-    week_days = [days_from(monday), days_from(monday + timedelta(days=7))]
+    picked_day = None
     if picked is not None:
-        picked_day = hdo.low_tariff_day(hdo.windows_of(other) if elsewhere else windows, picked, zone, bounds.today)
+        picked_day = hdo.low_tariff_day(hdo.windows_of(other[0]) if other else windows, picked, zone, bounds.today)
     feed_url, webcal_url = feed_urls(request, point.id, principal.user.id)
     view = views.LowTariffView(
         supply_point=row(point),
-        code=point.hdo_code,
+        code=code,
         time_zone=brand.time_zone,
         now=hdo.low_tariff_now(now),
         today=hdo.low_tariff_day(windows, bounds.today, zone, bounds.today),
-        weeks=tuple(views.LowTariffWeek(key, title, d) for (key, title), d in zip(WEEKS, week_days, strict=True)),
+        weeks=tuple(
+            views.LowTariffWeek(key, title, hdo.week_days(windows, monday + timedelta(days=7 * i), zone, bounds.today))
+            for i, (key, title) in enumerate(WEEKS)
+        ),
         first_day=bounds.first,
         last_day=bounds.last,
         feed_url=feed_url,
         webcal_url=webcal_url,
-        picked=picked_day if picked is not None else None,
+        picked=picked_day,
         day_value=day[:32],
         day_error=day_error,
     )

@@ -411,7 +411,6 @@ async def dashboard(request: Request, services: Services) -> Response:
                 e_invoice=c.e_invoice,
             )
     view = views.DashboardView(
-        low_tariff=await low_tariff_card(services, call, points.supply_points),
         customer_name=names[number],
         customer_number=number,
         electricity_count=points.electricity_count,
@@ -420,6 +419,7 @@ async def dashboard(request: Request, services: Services) -> Response:
         contracts=tuple(contracts.values()),
         capabilities=call.capabilities,
         actions=SERVED_ACTIONS,
+        low_tariff=await low_tariff_card(services, call, points.supply_points),
     )
     return render.html(request, "dashboard.html", page_ctx, view=view)
 
