@@ -7,6 +7,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from portal.accounts.v1 import accounts_pb2
 from portal.common.v1 import common_pb2
@@ -125,6 +126,18 @@ class ApiV1(Controller):
             "hdo.span.invalid."
         ),
         tags=["low tariff"],
+        responses={
+            404: ResponseSpec(
+                schemas.Problem,
+                description="No such supply point with an HDO code for this caller",
+                media_type="application/problem+json",
+            ),
+            422: ResponseSpec(
+                schemas.Problem,
+                description="A bad or out-of-range day, or too long a span",
+                media_type="application/problem+json",
+            ),
+        },
     )
     async def low_tariff_schedule(
         self,
