@@ -174,11 +174,15 @@ def call_context(
         # there; any other is as unknown as a number that does not exist
         raise DomainError("not_found")
     capabilities = frozenset()
+    subset = None
     if customer_number:
+        now = datetime.now(UTC)
         # customer level (no supply point, no contract type): the grant and the scopes; services add the policy
         capabilities = authz.effective_capabilities(
-            principal.grants, customer_number, None, None, {}, datetime.now(UTC), scopes=principal.scopes
+            principal.grants, customer_number, None, None, {}, now, scopes=principal.scopes
         )
+        # a delegate's subset goes along, so that every service refuses the other supply points by itself
+        subset = authz.visible_supply_point_ids(principal.grants, customer_number, now)
     return base.with_(
         subject=principal.user.id if principal.scopes is None else f"{principal.client_id}:{principal.user.id}",
         subject_kind=context.USER if principal.scopes is None else context.CLIENT,
@@ -186,4 +190,5 @@ def call_context(
         customer_numbers=frozenset(principal.customer_numbers),
         capabilities=capabilities,
         scopes=principal.scopes or frozenset(),
+        supply_point_ids=subset,
     )

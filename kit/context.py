@@ -15,6 +15,12 @@ SYSTEM = "system"
 ANONYMOUS = "anonymous"
 
 _PREFIX = "x-portal-"
+# in metadata, a grant that covers every supply point; absent means the same, so older callers keep working
+_ALL = "*"
+
+
+def _subset(value: str) -> frozenset[str] | None:
+    return None if value == _ALL else frozenset(value.split())
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,9 @@ class CallContext:
     capabilities: frozenset[str] = frozenset()
     # OAuth client scopes when a third-party application calls, else empty
     scopes: frozenset[str] = frozenset()
+    # the supply points of the acting-for customer the caller's grant is limited to (a delegate's subset);
+    # None: all of them
+    supply_point_ids: frozenset[str] | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     locale: str = ""
     client_address: str = ""
@@ -46,6 +55,10 @@ class CallContext:
             (f"{_PREFIX}customers", " ".join(sorted(self.customer_numbers))),
             (f"{_PREFIX}capabilities", " ".join(sorted(self.capabilities))),
             (f"{_PREFIX}scopes", " ".join(sorted(self.scopes))),
+            (
+                f"{_PREFIX}supply-points",
+                _ALL if self.supply_point_ids is None else " ".join(sorted(self.supply_point_ids)),
+            ),
             ("x-request-id", self.request_id),
             (f"{_PREFIX}locale", self.locale),
             (f"{_PREFIX}client-address", self.client_address),
@@ -67,6 +80,7 @@ class CallContext:
             customer_numbers=frozenset(get("customers").split()),
             capabilities=frozenset(get("capabilities").split()),
             scopes=frozenset(get("scopes").split()),
+            supply_point_ids=_subset(md.get(f"{_PREFIX}supply-points", _ALL)),
             request_id=md.get("x-request-id") or uuid.uuid4().hex,
             locale=get("locale"),
             client_address=get("client-address"),

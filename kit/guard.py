@@ -54,6 +54,29 @@ def owns(row_customer_number: str) -> None:
     raise DomainError("not_found")
 
 
+def supply_point_subset() -> frozenset[str] | None:
+    """The supply points a delegate's grant is limited to; None when the caller may see them all."""
+    ctx = context.current()
+    return ctx.supply_point_ids if ctx.subject_kind in _CUSTOMER_SIDE else None
+
+
+def supply_point(supply_point_id: str) -> None:
+    """A supply point outside a delegate's subset is as unknown as a stranger's."""
+    subset = supply_point_subset()
+    if subset is not None and supply_point_id not in subset:
+        raise DomainError("not_found")
+
+
+def supply_points(requested: Iterable[str]) -> list[str] | None:
+    """The supply points a list may show: those requested (None: no filter asked), narrowed to a delegate's subset.
+    An empty list means none at all, not "no filter"."""
+    wanted = [i for i in requested if i]
+    subset = supply_point_subset()
+    if subset is None:
+        return wanted or None
+    return sorted(subset.intersection(wanted) if wanted else subset)
+
+
 def capability(name: str, policy: frozenset[str] | None = None) -> None:
     """The caller's grant must carry `name`, and the contract policy (when given) must allow it."""
     ctx = context.current()

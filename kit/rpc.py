@@ -22,6 +22,9 @@ from kit import context, errors, metrics, telemetry
 
 log = logging.getLogger("kit.rpc")
 
+# the call context travels in metadata; a delegate's subset of a few hundred supply points passes gRPC's 8 KiB default
+METADATA_OPTIONS = [("grpc.max_metadata_size", 64 * 1024)]
+
 
 class _ServerInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(
@@ -81,7 +84,7 @@ class Server:
     """A gRPC server with the standard health and reflection services."""
 
     def __init__(self, service_names: list[str]) -> None:
-        self.server = grpc.aio.server(interceptors=[_ServerInterceptor()])
+        self.server = grpc.aio.server(interceptors=[_ServerInterceptor()], options=METADATA_OPTIONS)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.service_names = service_names
@@ -143,7 +146,7 @@ def channel(address: str, deadline_seconds: float = 5.0) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
         address,
         interceptors=[_ClientInterceptor(deadline_seconds)],
-        options=[("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)],
+        options=[("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1), *METADATA_OPTIONS],
     )
 
 

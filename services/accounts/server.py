@@ -190,7 +190,11 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         commodity = request.commodity
         if commodity and commodity not in domain.COMMODITIES:
             raise DomainError("commodity.invalid", field="commodity")
-        ids = [_uuid(i, "supply_point_ids") for i in request.supply_point_ids]
+        allowed_ids = guard.supply_points(request.supply_point_ids)
+        if allowed_ids == []:
+            # a delegate's subset and the ids asked for have nothing in common
+            return pb.ListSupplyPointsResponse(page=common_pb2.PageInfo())
+        ids = [_uuid(i, "supply_point_ids") for i in allowed_ids or ()]
         basic = request.view == pb.SUPPLY_POINT_VIEW_BASIC
         async with self.db.tenant() as conn:
             page = await store.supply_points_page(
@@ -222,6 +226,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         if row is None:
             raise DomainError("not_found")
         guard.owns(row.customer_number)
+        guard.supply_point(str(row.id))
         allowed = frozenset(row.policy)
         guard.capability(SUPPLY_POINTS_READ, allowed)
         return pb.GetSupplyPointResponse(supply_point=supply_point_pb(row, with_contract=CONTRACTS_READ in allowed))
@@ -231,9 +236,14 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         async with self.db.tenant() as conn:
             row = await store.contract(conn, contract_id)
             policy = await store.matrix(conn) if row is not None else {}
+            point_ids = await store.contract_supply_point_ids(conn, contract_id) if row is not None else []
         if row is None:
             raise DomainError("not_found")
         guard.owns(row.customer_number)
+        # a delegate sees the contracts of the supply points granted, no others
+        subset = guard.supply_point_subset()
+        if subset is not None and subset.isdisjoint(point_ids):
+            raise DomainError("not_found")
         guard.capability(CONTRACTS_READ, policy.get(row.contract_type, frozenset()))
         return pb.GetContractResponse(contract=contract_pb(row, contract_id=row.id, number=row.number))
 

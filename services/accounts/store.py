@@ -281,6 +281,13 @@ async def contract(conn: AsyncConnection, contract_id: uuid.UUID) -> sa.Row | No
     ).first()
 
 
+async def contract_supply_point_ids(conn: AsyncConnection, contract_id: uuid.UUID) -> list[str]:
+    rows = await conn.execute(
+        sa.select(supply_points.c.id).where(supply_points.c.contract_id == contract_id, scoped(conn, supply_points))
+    )
+    return [str(r.id) for r in rows]
+
+
 async def matrix(conn: AsyncConnection) -> dict[str, frozenset[str]]:
     rows = await conn.execute(sa.select(permission_matrix).where(scoped(conn, permission_matrix)))
     return {r.contract_type: frozenset(r.capabilities) for r in rows}

@@ -121,6 +121,42 @@ async def test_the_basic_view_leaves_out_contracts_and_pages_alike(accounts):
     assert basic.page.next_page_token == full.page.next_page_token != ""
 
 
+async def test_a_delegates_subset_is_enforced_by_the_service_itself(accounts):
+    stub, _ = accounts
+    points = demo.supply_points("volta", demo.PEKARNY_A)
+    granted, other = points[:3], points[3]
+    delegate = context.CallContext(
+        tenant_id=str(VOLTA.id),
+        subject="delegate",
+        subject_kind=context.USER,
+        customer_number=demo.PEKARNY_A,
+        customer_numbers=frozenset({demo.PEKARNY_A}),
+        capabilities=frozenset(["supply_points:read", "contracts:read"]),
+        supply_point_ids=frozenset(str(p.id) for p in granted),
+    )
+    with context.bound(delegate):
+        listed = await stub.ListSupplyPoints(pb.ListSupplyPointsRequest(customer_numbers=[demo.PEKARNY_A]))
+        assert sorted(p.id for p in listed.supply_points) == sorted(str(p.id) for p in granted)
+        assert listed.page.total_size == len(granted)
+        # asking for ids outside the subset does not widen it
+        asked = await stub.ListSupplyPoints(
+            pb.ListSupplyPointsRequest(customer_numbers=[demo.PEKARNY_A], supply_point_ids=[str(other.id)])
+        )
+        assert list(asked.supply_points) == [] and asked.page.total_size == 0
+        shown = await stub.GetSupplyPoint(pb.GetSupplyPointRequest(supply_point_id=str(granted[0].id)))
+        assert shown.supply_point.identifier == granted[0].identifier
+        with pytest.raises(DomainError) as err:
+            await stub.GetSupplyPoint(pb.GetSupplyPointRequest(supply_point_id=str(other.id)))
+        assert err.value.reason == "not_found"
+        assert (
+            await stub.GetContract(pb.GetContractRequest(contract_id=shown.supply_point.contract.id))
+        ).contract.number == shown.supply_point.contract.number
+        # the contract of a supply point outside the subset is as unknown as the point
+        with pytest.raises(DomainError) as err:
+            await stub.GetContract(pb.GetContractRequest(contract_id=str(other.contract.id)))
+        assert err.value.reason == "not_found"
+
+
 async def test_another_customers_or_brands_supply_point_is_not_found(accounts, monkeypatch):
     stub, _ = accounts
     foreign = demo.supply_points("esco")[0]

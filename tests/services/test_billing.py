@@ -65,7 +65,10 @@ async def billing(service):
 
 
 def as_user(
-    tenant: demo.Tenant, number: str, capabilities: frozenset[str] = frozenset(authz.ALL_CAPABILITIES)
+    tenant: demo.Tenant,
+    number: str,
+    capabilities: frozenset[str] = frozenset(authz.ALL_CAPABILITIES),
+    supply_point_ids: frozenset[str] | None = None,
 ) -> context.bound:
     return context.bound(
         context.CallContext(
@@ -75,6 +78,7 @@ def as_user(
             customer_number=number,
             customer_numbers=frozenset({number}),
             capabilities=capabilities,
+            supply_point_ids=supply_point_ids,
         )
     )
 
@@ -282,10 +286,16 @@ async def test_a_neighbours_or_another_brands_point_is_not_found(billing):
 
 async def test_a_delegate_reads_consumption_but_may_not_submit(billing):
     accountant = demo.user("volta", "ucetni@volta.example").grants[0]
-    point = next(p for p in BAKERY if str(p.id) in accountant.supply_point_ids)
-    with as_user(VOLTA, demo.PEKARNY_A, accountant.capabilities):
+    subset = frozenset(str(i) for i in accountant.supply_point_ids)
+    point = next(p for p in BAKERY if str(p.id) in subset)
+    outside = next(p for p in BAKERY if str(p.id) not in subset)
+    with as_user(VOLTA, demo.PEKARNY_A, accountant.capabilities, subset):
         history = await billing.ConsumptionHistory(pb.ConsumptionHistoryRequest(supply_point_id=str(point.id)))
         assert history.periods
+        # a point of the same customer outside the delegate's subset is unknown to billing too
+        with pytest.raises(DomainError) as unknown:
+            await billing.ConsumptionHistory(pb.ConsumptionHistoryRequest(supply_point_id=str(outside.id)))
+        assert unknown.value.reason == "not_found"
         with pytest.raises(DomainError) as refused:
             await billing.SubmitReading(
                 pb.SubmitReadingRequest(supply_point_id=str(point.id), read_on=today().isoformat())
