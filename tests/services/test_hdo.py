@@ -33,7 +33,7 @@ from services.hdo.wiring import SPEC
 from ..conftest import free_port
 
 PRAGUE = ZoneInfo("Europe/Prague")
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "standards" / "hdo"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "hdo"
 EAN = "859182400100000011"
 OTHER_EAN = "859182400100000028"
 

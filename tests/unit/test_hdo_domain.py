@@ -1,4 +1,4 @@
-"""HDO parsing and normalisation on the operators' sample files (../shared/standards/hdo) and files built here."""
+"""HDO parsing and normalisation on the operators' sample files (tests/fixtures/hdo) and files built here."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from services.hdo import domain
 
 PRAGUE = ZoneInfo("Europe/Prague")
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "standards" / "hdo"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "hdo"
 LEGACY_SAMPLE = SAMPLES / "cez_legacy_containers_stred_A3B7DP6.json"
 DIP_SAMPLE = SAMPLES / "cez_dip_switch-times_signals.json"
 ANY_DAY = date(2000, 1, 1)
