@@ -14,7 +14,7 @@ from portal.accounts.v1 import accounts_pb2_grpc
 from portal.common.v1 import common_pb2
 from portal.events.v1 import accounts_pb2 as events
 
-from kit import audit, bus, context, guard, places
+from kit import audit, bus, context, fields, guard, places
 from kit.authz import CONTACT_WRITE, CONTRACTS_READ, SUPPLY_POINTS_READ
 from kit.db import Database
 from kit.errors import DomainError
@@ -118,13 +118,6 @@ def supply_point_pb(row: sa.Row, *, with_contract: bool) -> pb.SupplyPoint:
     return point
 
 
-def _uuid(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise DomainError("not_found", field=field) from None
-
-
 class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
     def __init__(self, db: Database, authorization_code_key: bytes) -> None:
         self.db = db
@@ -139,7 +132,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         return pb.GetTenantByHostResponse(tenant=tenant_pb(row))
 
     async def GetTenant(self, request: pb.GetTenantRequest, rpc: grpc.aio.ServicerContext) -> Any:
-        tenant_id = str(_uuid(request.tenant_id, "tenant_id"))
+        tenant_id = str(fields.parse_id(request.tenant_id, "tenant_id"))
         async with self.db.tenant(tenant_id) as conn:
             row = await store.tenant(conn, tenant_id)
         if row is None:
@@ -194,7 +187,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         if allowed_ids == []:
             # a delegate's subset and the ids asked for have nothing in common
             return pb.ListSupplyPointsResponse(page=common_pb2.PageInfo())
-        ids = [_uuid(i, "supply_point_ids") for i in allowed_ids or ()]
+        ids = [fields.parse_id(i, "supply_point_ids") for i in allowed_ids or ()]
         basic = request.view == pb.SUPPLY_POINT_VIEW_BASIC
         async with self.db.tenant() as conn:
             page = await store.supply_points_page(
@@ -220,7 +213,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         )
 
     async def GetSupplyPoint(self, request: pb.GetSupplyPointRequest, rpc: grpc.aio.ServicerContext) -> Any:
-        point_id = _uuid(request.supply_point_id, "supply_point_id")
+        point_id = fields.parse_id(request.supply_point_id, "supply_point_id")
         async with self.db.tenant() as conn:
             row = await store.supply_point(conn, point_id)
         if row is None:
@@ -232,7 +225,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         return pb.GetSupplyPointResponse(supply_point=supply_point_pb(row, with_contract=CONTRACTS_READ in allowed))
 
     async def GetContract(self, request: pb.GetContractRequest, rpc: grpc.aio.ServicerContext) -> Any:
-        contract_id = _uuid(request.contract_id, "contract_id")
+        contract_id = fields.parse_id(request.contract_id, "contract_id")
         async with self.db.tenant() as conn:
             row = await store.contract(conn, contract_id)
             policy = await store.matrix(conn) if row is not None else {}

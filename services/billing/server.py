@@ -7,21 +7,19 @@ submit, consumption:read to list readings and read the history.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import grpc
 import sqlalchemy as sa
-from google.protobuf.timestamp_pb2 import Timestamp
 from portal.billing.v1 import billing_pb2 as pb
 from portal.billing.v1 import billing_pb2_grpc
 from portal.common.v1 import common_pb2
 from portal.events.v1 import billing_pb2 as events
 
-from kit import bus, context
+from kit import bus, context, fields
 from kit.authz import CONSUMPTION_READ, READINGS_WRITE
 from kit.db import Database
 from kit.errors import DomainError
@@ -37,26 +35,6 @@ DEFAULT_HISTORY_MONTHS = 24
 MAX_IDEMPOTENCY_KEY = 200
 
 
-def _uuid(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise DomainError("not_found", field=field) from None
-
-
-def _day(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise DomainError("date.invalid", field=field) from None
-
-
-def _timestamp(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
-
-
 def reading_pb(row: sa.Row) -> pb.Reading:
     return pb.Reading(
         id=str(row.id),
@@ -66,7 +44,7 @@ def reading_pb(row: sa.Row) -> pb.Reading:
         status=row.status,
         values=[pb.RegisterValue(register=k, value=domain.text(v)) for k, v in store.as_reading(row).values.items()],
         consumption_kwh="" if row.consumption_kwh is None else domain.text(row.consumption_kwh),
-        created_at=_timestamp(row.created_at),
+        created_at=fields.timestamp(row.created_at),
         photo_content_type=row.photo_content_type or "",
         photo_size=row.photo_size or 0,
     )
@@ -113,11 +91,11 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
         self.clock = clock
 
     async def SubmitReading(self, request: pb.SubmitReadingRequest, rpc: grpc.aio.ServicerContext) -> Any:
-        point_id = _uuid(request.supply_point_id, "supply_point_id")
+        point_id = fields.parse_id(request.supply_point_id, "supply_point_id")
         point = await self.accounts.supply_point(point_id, READINGS_WRITE)
         source = _source(request.source)
         reading = domain.Reading(
-            read_on=_day(request.read_on, "read_on"),
+            read_on=fields.parse_day(request.read_on, "read_on"),
             values=domain.parse_values(((v.register, v.value) for v in request.values), point.facts.registers),
             source=source,
         )
@@ -180,7 +158,7 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
         return pb.SubmitReadingResponse(reading=reading_pb(row), created=True)
 
     async def ListReadings(self, request: pb.ListReadingsRequest, rpc: grpc.aio.ServicerContext) -> Any:
-        point_id = _uuid(request.supply_point_id, "supply_point_id")
+        point_id = fields.parse_id(request.supply_point_id, "supply_point_id")
         size = request.page.page_size or DEFAULT_PAGE_SIZE
         if not 0 < size <= MAX_PAGE_SIZE:
             raise DomainError("page_size.invalid", field="page_size")
@@ -199,15 +177,15 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
         )
 
     async def ConsumptionHistory(self, request: pb.ConsumptionHistoryRequest, rpc: grpc.aio.ServicerContext) -> Any:
-        point_id = _uuid(request.supply_point_id, "supply_point_id")
+        point_id = fields.parse_id(request.supply_point_id, "supply_point_id")
         granularity = domain.YEAR if request.granularity == pb.GRANULARITY_YEAR else domain.MONTH
         point = await self.accounts.supply_point(point_id, CONSUMPTION_READ)
         if request.last_day:
-            last = _day(request.last_day, "last_day")
+            last = fields.parse_day(request.last_day, "last_day")
         else:
             last = self.clock().astimezone(await self.accounts.zone()).date()
         if request.first_day:
-            first = _day(request.first_day, "first_day")
+            first = fields.parse_day(request.first_day, "first_day")
         else:
             first = domain.months_before(last, DEFAULT_HISTORY_MONTHS - 1)
         if last < first or last.year - first.year > MAX_HISTORY_YEARS:
@@ -223,7 +201,7 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
         )
 
     async def GetReadingPhoto(self, request: pb.GetReadingPhotoRequest, rpc: grpc.aio.ServicerContext) -> Any:
-        reading_id = _uuid(request.reading_id, "reading_id")
+        reading_id = fields.parse_id(request.reading_id, "reading_id")
         async with self.db.tenant() as conn:
             row = await store.reading(conn, reading_id)
         if row is None or row.photo_id is None:

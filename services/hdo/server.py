@@ -18,13 +18,12 @@ from zoneinfo import ZoneInfo
 
 import grpc
 import sqlalchemy as sa
-from google.protobuf.timestamp_pb2 import Timestamp
 from portal.events.v1 import hdo_pb2 as events
 from portal.hdo.v1 import hdo_pb2 as pb
 from portal.hdo.v1 import hdo_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kit import bus, context
+from kit import bus, context, fields
 from kit.db import Database
 from kit.errors import DomainError
 
@@ -44,19 +43,6 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-def _timestamp(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
-
-
-def _day(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise DomainError("date.invalid", field=field) from None
-
-
 def _code(text: str) -> str:
     code = domain.normalise_code(text)
     if not code:
@@ -68,10 +54,10 @@ def _days(request: Any, default_first: date, default_last: date) -> tuple[date, 
     if not request.first_day:
         first, last = default_first, default_last
     else:
-        first = _day(request.first_day, "first_day")
+        first = fields.parse_day(request.first_day, "first_day")
         last = first
     if request.last_day:
-        last = _day(request.last_day, "last_day")
+        last = fields.parse_day(request.last_day, "last_day")
     if last < first or (last - first).days >= MAX_DAYS:
         raise DomainError("hdo.days.invalid", field="last_day", params={"max": str(MAX_DAYS)})
     return first, last
@@ -122,8 +108,8 @@ def notice_pb(row: sa.Row) -> events.OutageNotice:
         state=row.state,
         operator=row.operator,
         external_id=row.external_id,
-        starts_at=_timestamp(row.starts_at),
-        ends_at=_timestamp(row.ends_at),
+        starts_at=fields.timestamp(row.starts_at),
+        ends_at=fields.timestamp(row.ends_at),
         reason=row.reason,
         eans=row.eans,
         areas=[events.OutageArea(**a) for a in row.areas],
@@ -136,7 +122,7 @@ def _version_pb(version: domain.Version, row: sa.Row) -> pb.ScheduleVersion:
         valid_from=schedule.valid_from.isoformat(),
         valid_to=schedule.valid_to.isoformat() if schedule.valid_to else "",
         effective_from=version.effective_from.isoformat(),
-        imported_at=_timestamp(row.imported_at),
+        imported_at=fields.timestamp(row.imported_at),
         source_format=row.source_format,
         label=schedule.label,
         tariff=schedule.tariff,
@@ -238,7 +224,7 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
         fmt = request.format or domain.detect_format(content)
         if fmt not in domain.SCHEDULE_FORMATS:
             raise domain.ImportRefused("format_unknown", value=fmt)
-        valid_from = _day(request.valid_from, "valid_from") if request.valid_from else self._today()
+        valid_from = fields.parse_day(request.valid_from, "valid_from") if request.valid_from else self._today()
         schedules = domain.parse_schedule(content, fmt, valid_from=valid_from, zone=self.zone)
         async with self.db.tenant() as conn:
             recorded = await record_schedules(
@@ -274,7 +260,7 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
         )
         return pb.GetScheduleResponse(
             code=code,
-            windows=[pb.Window(start=_timestamp(a), end=_timestamp(b)) for a, b in shown],
+            windows=[pb.Window(start=fields.timestamp(a), end=fields.timestamp(b)) for a, b in shown],
             low_tariff_seconds=int(domain.low_tariff_duration(shown, start, end).total_seconds()),
             time_zone=self.zone.key,
             versions=[_version_pb(*stored[seq]) for seq in used],
@@ -288,7 +274,7 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
         on, until = domain.is_low_tariff(timeline, at)
         response = pb.IsLowTariffResponse(low_tariff=on, known=domain.resolve(versions, day) is not None)
         if until is not None:
-            response.until.CopyFrom(_timestamp(until))
+            response.until.CopyFrom(fields.timestamp(until))
         return response
 
     async def GetCalendar(self, request: pb.GetCalendarRequest, rpc: grpc.aio.ServicerContext) -> Any:
@@ -364,7 +350,7 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
             hit = [p.supply_point_id for p in places if domain.affects(notice, p)]
             if hit:
                 found.append(
-                    pb.Outage(notice=notice_pb(row), supply_point_ids=hit, updated_at=_timestamp(row.updated_at))
+                    pb.Outage(notice=notice_pb(row), supply_point_ids=hit, updated_at=fields.timestamp(row.updated_at))
                 )
         return pb.ListOutagesResponse(outages=found)
 
