@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -21,6 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from kit import telemetry
+from kit.config import Settings
 
 SPANS = InMemorySpanExporter()
 telemetry.setup("tests", extra=SimpleSpanProcessor(SPANS))
@@ -37,6 +39,18 @@ class Infra:
     admin_url: str
     nats_url: str
     nats: object | None = None  # the EmbeddedNats, when the suite runs its own (tests stop and start it)
+
+
+def service_settings(infra: Infra, data_dir: Path, **changes: Any) -> Settings:
+    """Settings of services the tests start: the suite's PostgreSQL and NATS, demo data, a fixed master secret."""
+    base = Settings(
+        database_url=infra.admin_url,
+        nats_url=infra.nats_url,
+        data_dir=data_dir,
+        demo=True,
+        secret_key="test-master-secret",
+    )
+    return dataclasses.replace(base, **changes)
 
 
 @pytest.fixture(scope="session")
@@ -149,7 +163,7 @@ async def stack(infra: Infra, mailbox: Mailbox, tmp_path_factory: pytest.TempPat
     import uvicorn
 
     from gateway.app import create_app
-    from kit.config import SERVICE_NAMES, Settings
+    from kit.config import SERVICE_NAMES
     from kit.service import start
     from services.accounts.wiring import SPEC as ACCOUNTS
     from services.billing.wiring import SPEC as BILLING
@@ -159,17 +173,14 @@ async def stack(infra: Infra, mailbox: Mailbox, tmp_path_factory: pytest.TempPat
 
     ports = {name: free_port() for name in SERVICE_NAMES}
     http_port = free_port()
-    settings = Settings(
-        database_url=infra.admin_url,
-        nats_url=infra.nats_url,
-        data_dir=tmp_path_factory.mktemp("portal-data"),
+    settings = service_settings(
+        infra,
+        tmp_path_factory.mktemp("portal-data"),
         service_addrs={name: f"127.0.0.1:{port}" for name, port in ports.items()},
-        demo=True,
         http_port=http_port,
         public_port=http_port,
         smtp_port=mailbox.port,
         smtp_from="portal@energy-portal.test",
-        secret_key="test-master-secret",
     )
     running = {}
     for spec in (ACCOUNTS, IDENTITY, NOTIFICATIONS, HDO, BILLING):

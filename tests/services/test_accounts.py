@@ -13,25 +13,18 @@ from portal.common.v1 import common_pb2
 
 from kit import context, demo, rpc
 from kit import db as kitdb
-from kit.config import Settings
 from kit.errors import DomainError
 from kit.service import start
 from services.accounts.wiring import SPEC
 
-from ..conftest import free_port
+from ..conftest import free_port, service_settings
 
 VOLTA, ESCO, BALKAN = (demo.tenant(s) for s in ("volta", "esco", "balkan"))
 
 
 @pytest.fixture(scope="module")
 async def accounts(infra, tmp_path_factory):
-    settings = Settings(
-        database_url=infra.admin_url,
-        nats_url=infra.nats_url,
-        data_dir=tmp_path_factory.mktemp("accounts"),
-        demo=True,
-        secret_key="test-master-secret",
-    )
+    settings = service_settings(infra, tmp_path_factory.mktemp("accounts"))
     running = await start(SPEC, dataclasses.replace(settings, grpc_port=free_port()))
     channel = rpc.channel(running.address)
     yield AccountsServiceStub(channel), running

@@ -22,14 +22,13 @@ from portal.events.v1 import billing_pb2 as events
 
 from kit import authz, bus, context, demo, rpc
 from kit import db as kitdb
-from kit.config import Settings
 from kit.errors import DomainError
 from kit.service import start
 from services.accounts.wiring import SPEC as ACCOUNTS
 from services.billing import domain, seed, store
 from services.billing.wiring import SPEC
 
-from ..conftest import free_port
+from ..conftest import free_port, service_settings
 
 VOLTA, BALKAN = demo.tenant("volta"), demo.tenant("balkan")
 JANA_ELECTRICITY, JANA_GAS = demo.supply_points("volta", demo.JANA)
@@ -40,13 +39,7 @@ BAKERY = demo.supply_points("volta", demo.PEKARNY_A)
 
 @pytest.fixture(scope="module")
 async def service(infra, tmp_path_factory):
-    settings = Settings(
-        database_url=infra.admin_url,
-        nats_url=infra.nats_url,
-        data_dir=tmp_path_factory.mktemp("billing"),
-        demo=True,
-        secret_key="test-master-secret",
-    )
+    settings = service_settings(infra, tmp_path_factory.mktemp("billing"))
     accounts = await start(ACCOUNTS, dataclasses.replace(settings, grpc_port=free_port()))
     billing = await start(
         SPEC,

@@ -24,13 +24,12 @@ from portal.hdo.v1.hdo_pb2_grpc import HdoServiceStub
 
 from kit import bus, cli, context, demo, rpc
 from kit import db as kitdb
-from kit.config import Settings
 from kit.errors import DomainError
 from kit.service import start
 from services.hdo import seed
 from services.hdo.wiring import SPEC
 
-from ..conftest import free_port
+from ..conftest import free_port, service_settings
 
 PRAGUE = ZoneInfo("Europe/Prague")
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "hdo"
@@ -40,13 +39,7 @@ OTHER_EAN = "859182400100000028"
 
 @pytest.fixture(scope="module")
 async def service(infra, tmp_path_factory):
-    settings = Settings(
-        database_url=infra.admin_url,
-        nats_url=infra.nats_url,
-        data_dir=tmp_path_factory.mktemp("hdo"),
-        demo=True,
-        secret_key="test-master-secret",
-    )
+    settings = service_settings(infra, tmp_path_factory.mktemp("hdo"))
     running = await start(SPEC, dataclasses.replace(settings, grpc_port=free_port()))
     yield running
     await running.stop()
