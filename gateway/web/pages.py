@@ -370,12 +370,14 @@ async def password_reset(request: Request, services: Services) -> Response:
 # --- the signed-in customer's pages ------------------------------------------------------------------------
 
 
-@get("/customer", name="customer")
-async def switch_customer(request: Request, services: Services, customer: str = "", next: str = "") -> Response:
+@post("/customer", name="customer")
+async def switch_customer(request: Request, services: Services) -> Response:
+    # a POST with the CSRF token: another site must not be able to switch whom the pages act for
     principal = await signed_in(request, services)
-    if customer in principal.customer_numbers:
-        request.session["cn"] = customer
-    return Redirect(path=safe_next(next))
+    data = await form(request)
+    if data.get("customer") in principal.customer_numbers:
+        request.session["cn"] = data["customer"]
+    return Redirect(path=safe_next(data.get("next")))
 
 
 @get("/dashboard", name="dashboard")

@@ -254,8 +254,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         400,
     ),
     # the signed-in customer's pages
-    ("GET", "/customer"): Row(
-        get("/customer?customer={s.customer_number}&next=/dashboard"),
+    ("POST", "/customer"): Row(
+        post("/customer", customer="{s.customer_number}", next="/dashboard"),
         LOGIN,
         Redirect("/dashboard"),
         other_ids=Redirect("/dashboard"),
