@@ -25,7 +25,8 @@ from portal.hdo.v1 import hdo_pb2
 from kit import context
 from kit.errors import DomainError
 
-from .principal import Principal, granted_supply_points, require_supply_point
+from . import supply_points
+from .principal import Principal, granted_supply_points
 from .services import Services
 from .web import views
 
@@ -102,27 +103,12 @@ async def hdo_supply_point(
     supply_point_id: str,
     context_for: Callable[[str], context.CallContext],
 ) -> tuple[accounts_pb2.SupplyPoint, str]:
-    """The electricity supply point with an HDO code, and the customer number it was found under.
-
-    Accounts decides whether the caller may read it (grant ∩ contract policy). Gas points, points without a code
-    and points outside a delegate's subset are as unknown as a stranger's. The API and the calendar feed name no
-    customer number, so they pass all of the user's: one call each until the point's owner answers."""
-    for number in numbers:
-        try:
-            require_supply_point(principal, number, supply_point_id)
-            with context.bound(context_for(number)):
-                resp = await services.accounts.GetSupplyPoint(
-                    accounts_pb2.GetSupplyPointRequest(supply_point_id=supply_point_id[:64])
-                )
-        except DomainError as err:
-            if err.reason != "not_found":
-                raise
-            continue
-        point = resp.supply_point
-        if point.commodity != "electricity" or not point.hdo_code:
-            break
-        return point, number
-    raise DomainError("not_found")
+    """The electricity supply point with an HDO code, and the customer number it was found under (see
+    `supply_points.find`). Gas points and points without a code are as unknown as a stranger's."""
+    point, number = await supply_points.find(services, principal, numbers, supply_point_id, context_for)
+    if point.commodity != "electricity" or not point.hdo_code:
+        raise DomainError("not_found")
+    return point, number
 
 
 # --- a schedule by local days ----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
+from portal.billing.v1.billing_pb2_grpc import BillingServiceStub
 from portal.hdo.v1.hdo_pb2_grpc import HdoServiceStub
 from portal.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from portal.notifications.v1.notifications_pb2_grpc import NotificationsServiceStub
@@ -19,11 +20,13 @@ class Services:
             identity := rpc.channel(settings.service_addr("identity"), deadline),
             notifications := rpc.channel(settings.service_addr("notifications"), deadline),
             hdo := rpc.channel(settings.service_addr("hdo"), deadline),
+            billing := rpc.channel(settings.service_addr("billing"), deadline),
         ]
         self.accounts = AccountsServiceStub(accounts)
         self.identity = IdentityServiceStub(identity)
         self.notifications = NotificationsServiceStub(notifications)
         self.hdo = HdoServiceStub(hdo)
+        self.billing = BillingServiceStub(billing)
 
     async def close(self) -> None:
         for channel in self._channels:
