@@ -112,7 +112,9 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def problem(status: int, title: str, reason: str = "", detail: str = "", field: str = "", headers=None) -> Response:
+def problem(
+    status: int, title: str, reason: str = "", detail: str = "", field: str = "", headers=None, params=None
+) -> Response:
     body = schemas.Problem(
         type=f"https://energy-portal.dev/problems/{reason or status}",
         title=title,
@@ -120,6 +122,7 @@ def problem(status: int, title: str, reason: str = "", detail: str = "", field: 
         detail=detail,
         reason=reason,
         field=field,
+        params=dict(params or {}),
     )
     return Response(body, status_code=status, media_type="application/problem+json", headers=headers or {})
 
@@ -153,7 +156,7 @@ def handle_exception(request: Request, exc: Exception) -> Response:
     if isinstance(exc, DomainError):
         status = http_status(exc)
         if is_api(request):
-            return problem(status, exc.reason, exc.reason, field=exc.field)
+            return problem(status, exc.reason, exc.reason, field=exc.field, params=exc.params)
         return web_errors.page(request, status, exc.reason, retry_after=exc.retry_after)
     if isinstance(exc, NotAuthorizedException):
         if is_api(request):
@@ -182,7 +185,7 @@ async def healthz() -> dict[str, str]:
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
-    from .web import hdo_pages, pages
+    from .web import hdo_pages, pages, readings_pages
 
     settings = settings or Settings.from_env()
     https = settings.public_scheme == "https"
@@ -207,6 +210,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ApiV1,
         *pages.ROUTES,
         *hdo_pages.ROUTES,
+        *readings_pages.ROUTES,
     ]
     return Litestar(
         route_handlers=[

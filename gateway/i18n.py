@@ -101,6 +101,34 @@ REASON_MESSAGES: Mapping[str, str] = {
     "hdo.day.out_of_range": N_("Low-tariff times can be shown for days from %(first)s to %(last)s."),
     "hdo.span.invalid": N_("The end day must not be before the first day, and at most %(max)s days can be asked for."),
     "date.invalid": N_("Enter the day as YYYY-MM-DD, for example 2026-11-30."),
+    "reading.date_in_future": N_("A reading cannot be dated in the future. Today is %(today)s."),
+    "reading.before_last": N_("The last reading is from %(last_date)s. Enter a later day."),
+    "reading.exists_for_date": N_("There is already a reading from %(last_date)s. Enter a later day."),
+    "reading.lower_than_last": N_(
+        "%(register)s is lower than at the last reading (%(last_value)s on %(last_date)s). Check the meter again."
+    ),
+    "reading.exceeds_breaker": N_(
+        "That would be %(consumption_kwh)s kWh since %(last_date)s, more than your main circuit breaker lets "
+        "through in that time (%(limit_kwh)s kWh). Check the values."
+    ),
+    "reading.implausible": N_(
+        "That would be %(consumption_kwh)s kWh since %(last_date)s, far more than the %(expected_kwh)s kWh "
+        "expected. Check the values."
+    ),
+    "reading.confirm_suspicious": N_(
+        "That would be %(consumption_kwh)s kWh since %(last_date)s, while about %(expected_kwh)s kWh was "
+        "expected. If the values are right, confirm them."
+    ),
+    "reading.registers_invalid": N_("Enter one value for each register of this meter: %(registers)s."),
+    "reading.value_invalid": N_("Enter %(register)s as a number with at most three decimal places."),
+    "reading.photo_too_large": N_("The photo is too large. It can have at most %(max_mb)s MB."),
+    "reading.photo_type_invalid": N_("Attach the photo as a JPEG, PNG, WebP or HEIC image."),
+    "reading.source_invalid": N_("This source of a reading is not known."),
+    "history.days_invalid": N_(
+        "The end must not be before the start, and at most %(max_years)s years can be shown at once."
+    ),
+    "idempotency_key.invalid": N_("This form has expired. Reload the page and enter the reading again."),
+    "conflict": N_("This was already submitted for something else. Reload the page and try again."),
     "not_found": N_("The page or item was not found."),
     "forbidden": N_("You do not have permission to do this."),
     "unavailable": N_("The service is temporarily unavailable. Please try again shortly."),

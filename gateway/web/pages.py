@@ -30,7 +30,9 @@ MAX_FIELD = 256
 # the return address after signing in can be a whole OAuth authorization request (PKCE challenge, nonce …)
 MAX_NEXT = 2048
 # the actions whose pages exist; the others appear with the issues that build them
-SERVED_ACTIONS = tuple(a for a in views.QUICK_ACTIONS if a.key in ("supply_points", "outages"))
+SERVED_ACTIONS = tuple(
+    a for a in views.QUICK_ACTIONS if a.key in ("reading", "consumption", "supply_points", "outages")
+)
 
 
 def safe_next(target: str | None, default: str = views.PATHS["dashboard"]) -> str:
@@ -232,7 +234,10 @@ async def login_totp(request: Request, services: Services) -> Response:
 
 @post("/logout", name="logout")
 async def logout(request: Request, services: Services) -> Response:
+    # the landing page after signing out speaks the language the pages were just shown in
+    shown = render.locale(request, await session.current_principal(request, services))
     await session.sign_out(request, services)
+    request.set_session({"locale": shown})
     return Redirect(path=views.PATHS["landing"])
 
 

@@ -19,6 +19,8 @@ Routes the templates link to or post to are listed in `PATHS`; the handlers serv
     /password-reset/new   GET ?token=, POST new password     /profile/totp/disable POST code
     /dashboard            overview                           /locale               POST locale, next
     /supply-points/{id}/hdo   low-tariff times (GET day)     /outages              planned outages
+    /supply-points/{id}/readings  reading history (GET page), POST a self-reading (multipart, with a photo)
+    /supply-points/{id}/consumption  history (GET by=month|year); .csv the same as a file
     /calendar/hdo/{token}.ics the low-tariff calendar feed (no session: the token is the credential)
     /customer             GET customer, next: switch the acting-for customer number, then redirect to next
     /theme.css            the tenant's colours, from theme.css.j2
@@ -102,6 +104,12 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "changed": N_("Changed"),
             "cancelled": N_("Cancelled"),
         },
+        "register": {"vt": N_("High tariff (VT)"), "nt": N_("Low tariff (NT)"), "gas": N_("Gas meter")},
+        "reading_source": {
+            "operator": N_("Distribution operator"),
+            "customer": N_("Self-reading"),
+            "estimate": N_("Estimate"),
+        },
         "reading_schedule": {
             "yearly": N_("Once a year"),
             "monthly": N_("Monthly"),
@@ -170,6 +178,8 @@ class Page:
     locale: str
     path: str
     csrf_token: str
+    # the page's query string, so that switching the language keeps a search or a picked day
+    query: str = ""
     available_locales: tuple[str, ...] = ()
     user: str | None = None  # the signed-in login e-mail
     customers: tuple[CustomerChoice, ...] = ()
@@ -245,6 +255,14 @@ class SupplyPointRow:
     def hdo_href(self) -> str:
         return f"{PATHS['supply_points']}/{self.id}/hdo"
 
+    @property
+    def readings_href(self) -> str:
+        return f"{PATHS['supply_points']}/{self.id}/readings"
+
+    @property
+    def consumption_href(self) -> str:
+        return f"{PATHS['supply_points']}/{self.id}/consumption"
+
 
 @dataclass(frozen=True)
 class SupplyPointListView:
@@ -278,13 +296,20 @@ class QuickAction:
     href: str
     label: str  # message id
     capability: str
+    # the action's page for one supply point, under /supply-points/{id}; empty: `href?supply_point={id}`
+    point_page: str = ""
+
+    def href_for(self, supply_point_id: str) -> str:
+        if self.point_page:
+            return f"{PATHS['supply_points']}/{supply_point_id}/{self.point_page}"
+        return f"{self.href}?supply_point={supply_point_id}"
 
 
 # the most-used actions, most used first; a dashboard shows those its capabilities allow
 QUICK_ACTIONS: tuple[QuickAction, ...] = (
-    QuickAction("reading", "/readings/new", N_("Submit a meter reading"), READINGS_WRITE),
+    QuickAction("reading", "/readings/new", N_("Submit a meter reading"), READINGS_WRITE, "readings"),
     QuickAction("invoices", "/invoices", N_("Invoices and payments"), INVOICES_READ),
-    QuickAction("consumption", "/consumption", N_("Consumption history"), CONSUMPTION_READ),
+    QuickAction("consumption", "/consumption", N_("Consumption history"), CONSUMPTION_READ, "consumption"),
     QuickAction("supply_points", PATHS["supply_points"], N_("All supply points"), SUPPLY_POINTS_READ),
     QuickAction("outages", PATHS["outages"], N_("Planned outages"), SUPPLY_POINTS_READ),
     QuickAction("contact", "/profile/contact", N_("Change contact details"), CONTACT_WRITE),
@@ -328,6 +353,18 @@ class DashboardView:
     @property
     def visible_actions(self) -> tuple[QuickAction, ...]:
         return tuple(a for a in self.actions if a.capability in self.capabilities)
+
+    def action_href(self, action: QuickAction) -> str:
+        """A per-point action goes straight to the point's page when there is one point; with several, the
+        dashboard lists the ones it shows (`action_points`)."""
+        if action.point_page and self.supply_point_count == 1 and self.supply_points:
+            return action.href_for(self.supply_points[0].id)
+        return action.href
+
+    def action_points(self, action: QuickAction) -> tuple[tuple[SupplyPointRow, str], ...]:
+        if not action.point_page or self.supply_point_count == 1:
+            return ()
+        return tuple((p, action.href_for(p.id)) for p in self.supply_points)
 
     @property
     def can_see_contracts(self) -> bool:
@@ -392,6 +429,9 @@ class SupplyPointDetailView:
     def actions(self) -> tuple[QuickAction, ...]:
         wanted = {"reading", "consumption", "invoices"}
         return tuple(a for a in QUICK_ACTIONS if a.key in wanted and a.capability in self.capabilities)
+
+    def action_href(self, action: QuickAction) -> str:
+        return action.href_for(self.id)
 
 
 @dataclass(frozen=True)
@@ -480,6 +520,186 @@ class OutageRow:
 class OutagesView:
     rows: tuple[OutageRow, ...]
     electricity_count: int
+
+
+@dataclass(frozen=True)
+class ReadingRow:
+    read_on: date
+    source: str  # operator, customer, estimate
+    flagged: bool  # suspicious, confirmed by the customer
+    values: Mapping[str, Decimal]  # register → the meter's display
+    consumption_kwh: Decimal | None  # since the reading before; None for the first
+    has_photo: bool = False
+
+
+@dataclass(frozen=True)
+class Suspicious:
+    """A value the check found suspicious but possible: what it would mean, for the customer to confirm."""
+
+    consumption_kwh: Decimal
+    expected_kwh: Decimal
+    last_date: date
+
+
+@dataclass(frozen=True)
+class ReadingForm:
+    """The self-reading form (samoodečet): one field per register, the day, an optional meter photo."""
+
+    registers: tuple[str, ...]  # vt (and nt), or gas
+    unit: str  # kWh or m³
+    read_on: str  # as typed; today when first shown
+    today: date
+    idempotency_key: str  # made when the form is first shown, so a resubmitted form stores nothing twice
+    values: Mapping[str, str] = field(default_factory=dict)  # as typed
+    errors: FormErrors = NO_ERRORS
+    suspicious: Suspicious | None = None
+    photo_dropped: bool = False  # a photo came with the refused submission: browsers cannot keep it
+    max_photo_mb: int = 4
+
+
+@dataclass(frozen=True)
+class ReadingsView:
+    supply_point: SupplyPointRow
+    registers: tuple[str, ...]
+    unit: str
+    rows: tuple[ReadingRow, ...]
+    total: int
+    form: ReadingForm | None  # None: the caller may not submit readings
+    next_href: str | None = None
+    first_href: str | None = None  # back to the newest, when this is a later page
+
+    @property
+    def last(self) -> ReadingRow | None:
+        """The last actual reading, which a new one is checked against (on the first page only)."""
+        if self.first_href is not None:
+            return None
+        return next((r for r in self.rows if r.source != "estimate"), None)
+
+
+@dataclass(frozen=True)
+class ConsumptionPeriodRow:
+    period: str  # YYYY-MM or YYYY
+    first_day: date
+    last_day: date
+    kwh: Decimal
+    registers: Mapping[str, Decimal]  # kWh per register
+    volume_m3: Decimal | None  # gas only
+    days_covered: int
+    days: int
+    estimated: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.days_covered == self.days
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    row: ConsumptionPeriodRow
+    x: float
+    y: float
+    width: float
+    height: float
+    label_x: float
+
+
+@dataclass(frozen=True)
+class ChartTick:
+    value: Decimal
+    y: float
+
+
+CHART_WIDTH = 720
+CHART_HEIGHT = 260
+CHART_LEFT = 64  # room for the axis values
+CHART_TOP = 12
+CHART_BOTTOM = 36  # room for the period labels
+
+
+def _nice_ceiling(value: Decimal) -> Decimal:
+    """The axis' top: 1, 2, 2.5 or 5 times a power of ten, at least `value`."""
+    if value <= 0:
+        return Decimal(1)
+    power = Decimal(10) ** (len(str(int(value))) - 1)
+    for step in (1, 2, Decimal("2.5"), 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power
+
+
+@dataclass(frozen=True)
+class ConsumptionView:
+    supply_point: SupplyPointRow
+    by: str  # month, year
+    commodity: str
+    registers: tuple[str, ...]
+    periods: tuple[ConsumptionPeriodRow, ...]  # oldest first
+
+    width = CHART_WIDTH
+    height = CHART_HEIGHT
+    left = CHART_LEFT
+    baseline = CHART_HEIGHT - CHART_BOTTOM
+
+    @property
+    def gas(self) -> bool:
+        return self.commodity == "gas"
+
+    @property
+    def total_kwh(self) -> Decimal:
+        return sum((p.kwh for p in self.periods), Decimal(0))
+
+    @property
+    def peak(self) -> ConsumptionPeriodRow | None:
+        return max(self.periods, key=lambda p: p.kwh, default=None)
+
+    def href(self, by: str, suffix: str = "") -> str:
+        return f"{PATHS['supply_points']}/{self.supply_point.id}/consumption{suffix}?by={by}"
+
+    @property
+    def csv_href(self) -> str:
+        return self.href(self.by, ".csv")
+
+    @property
+    def axis_max(self) -> Decimal:
+        return _nice_ceiling(self.peak.kwh if self.peak else Decimal(0))
+
+    @property
+    def plot_height(self) -> int:
+        return CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+
+    @property
+    def ticks(self) -> tuple[ChartTick, ...]:
+        top = self.axis_max
+        return tuple(ChartTick(top * i / 4, round(CHART_TOP + self.plot_height * (1 - i / 4), 2)) for i in range(5))
+
+    @property
+    def bars(self) -> tuple[ChartBar, ...]:
+        """Bar geometry in the chart's own units (its viewBox), so the SVG needs attributes only, no styles."""
+        if not self.periods:
+            return ()
+        slot = (CHART_WIDTH - CHART_LEFT) / len(self.periods)
+        width = max(slot * 0.7, 1)
+        top = self.axis_max
+        bars = []
+        for i, p in enumerate(self.periods):
+            height = float(p.kwh / top) * self.plot_height if top else 0.0
+            x = CHART_LEFT + i * slot + (slot - width) / 2
+            bars.append(
+                ChartBar(
+                    p,
+                    round(x, 2),
+                    round(CHART_TOP + self.plot_height - height, 2),
+                    round(width, 2),
+                    round(height, 2),
+                    round(x + width / 2, 2),
+                )
+            )
+        return tuple(bars)
+
+    @property
+    def label_every(self) -> int:
+        """Every how many bars a period label fits under the axis."""
+        return max(1, -(-len(self.periods) // 12))
 
 
 @dataclass(frozen=True)
