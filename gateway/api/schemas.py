@@ -6,6 +6,7 @@ from datetime import UTC
 
 import msgspec
 from portal.accounts.v1 import accounts_pb2
+from portal.billing.v1 import billing_pb2
 from portal.hdo.v1 import hdo_pb2
 
 
@@ -153,6 +154,73 @@ class OutageList(msgspec.Struct):
     items: list[Outage]
 
 
+class Reading(msgspec.Struct):
+    """A meter reading: the meter's state at the start of `read_on` (a local day in the tenant's zone)."""
+
+    id: str
+    supply_point_id: str
+    read_on: str
+    # operator, customer (a self-reading) or estimate
+    source: str
+    # accepted, or flagged: found suspicious and confirmed by the customer
+    status: str
+    # register (vt, nt or gas) → the meter's display as a decimal string: kWh, or m³ for gas
+    values: dict[str, str]
+    # since the reading before, kWh; null for the first
+    consumption_kwh: str | None
+    created_at: str
+    photo_content_type: str | None = None
+    photo_size: int = 0
+
+
+class ReadingPage(msgspec.Struct):
+    items: list[Reading]
+    total: int
+    next_page_token: str | None
+
+
+class NewReading(msgspec.Struct, forbid_unknown_fields=True):
+    """A self-reading (samoodečet)."""
+
+    # YYYY-MM-DD in the tenant's time zone; not in the future, after the last reading
+    read_on: str
+    # one value per register of the meter: {"vt": "12345.6", "nt": "6789"}, or {"gas": "4321.125"}
+    values: dict[str, str]
+    # true after a 422 with the reason reading.confirm_suspicious, when the values are right after all
+    confirm_suspicious: bool = False
+    # a photo of the meter, base64; at most 4,000,000 bytes decoded
+    photo: bytes | None = None
+    # image/jpeg, image/png, image/webp or image/heic
+    photo_content_type: str | None = None
+
+
+class ConsumptionPeriod(msgspec.Struct):
+    # YYYY-MM or YYYY
+    period: str
+    first_day: str
+    last_day: str
+    kwh: str
+    # register → kWh
+    registers: dict[str, str]
+    # gas only
+    volume_m3: str | None
+    # of `days`, how many lie between two readings; the rest is not known yet
+    days_covered: int
+    days: int
+    # part of it rests on an estimated reading
+    estimated: bool
+
+
+class ConsumptionHistory(msgspec.Struct):
+    supply_point_id: str
+    commodity: str
+    registers: list[str]
+    # month or year
+    by: str
+    # periods with at least one covered day, oldest first
+    periods: list[ConsumptionPeriod]
+
+
 class Problem(msgspec.Struct, omit_defaults=True):
     """RFC 9457 problem details."""
 
@@ -162,6 +230,37 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str = ""
     reason: str = ""
     field: str = ""
+    # what the reason needs to be explained: dates (YYYY-MM-DD), quantities (decimal strings), registers
+    params: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+def reading(r: billing_pb2.Reading) -> Reading:
+    return Reading(
+        id=r.id,
+        supply_point_id=r.supply_point_id,
+        read_on=r.read_on,
+        source=r.source,
+        status=r.status,
+        values={v.register: v.value for v in r.values},
+        consumption_kwh=r.consumption_kwh or None,
+        created_at=instant(r.created_at),
+        photo_content_type=r.photo_content_type or None,
+        photo_size=r.photo_size,
+    )
+
+
+def consumption_period(p: billing_pb2.ConsumptionPeriod) -> ConsumptionPeriod:
+    return ConsumptionPeriod(
+        period=p.period,
+        first_day=p.first_day,
+        last_day=p.last_day,
+        kwh=p.kwh,
+        registers={r.register: r.kwh for r in p.registers},
+        volume_m3=p.volume_m3 or None,
+        days_covered=p.days_covered,
+        days=p.days,
+        estimated=p.estimated,
+    )
 
 
 def instant(ts) -> str:

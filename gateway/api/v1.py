@@ -6,19 +6,39 @@ from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from portal.accounts.v1 import accounts_pb2
+from portal.billing.v1 import billing_pb2
 from portal.common.v1 import common_pb2
 from portal.hdo.v1 import hdo_pb2
 
 from kit import context
 
-from .. import hdo
+from .. import hdo, readings
 from ..principal import Principal, call_context, granted_supply_points, require_supply_point
 from ..services import Services
+from ..supply_points import find as find_supply_point
 from . import schemas
+
+
+def _problems(**described: str) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(schemas.Problem, description=text, media_type="application/problem+json")
+        for status, text in ((int(k.removeprefix("s")), v) for k, v in described.items())
+    }
+
+
+READING_REFUSALS = (
+    "Refusals are answered 422 with a reason and its params: reading.date_in_future (today), reading.before_last "
+    "and reading.exists_for_date (last_date), reading.lower_than_last (register, last_value, last_date), "
+    "reading.exceeds_breaker (consumption_kwh, limit_kwh, last_date), reading.implausible and "
+    "reading.confirm_suspicious (consumption_kwh, expected_kwh, last_date), reading.registers_invalid (registers), "
+    "reading.value_invalid (register), reading.photo_too_large (max_bytes), reading.photo_type_invalid, "
+    "date.invalid, idempotency_key.invalid. After reading.confirm_suspicious the same reading sent again with "
+    "confirm_suspicious true is stored, flagged. Nothing is stored on a refusal."
+)
 
 
 def _ctx(request: Request, principal: Principal, customer_number: str = "") -> context.CallContext:
@@ -106,8 +126,12 @@ class ApiV1(Controller):
             )
         return schemas.supply_point(resp.supply_point)
 
-    async def _hdo_point(self, request: Request, principal: Principal, services: Services, supply_point_id: str):
-        return await hdo.hdo_supply_point(
+    async def _point(
+        self, request: Request, principal: Principal, services: Services, supply_point_id: str, find=find_supply_point
+    ):
+        """The supply point and the customer number it was found under: the API names none, so all of the
+        user's are tried (`find` may narrow what counts, as the low-tariff calls do)."""
+        return await find(
             services,
             principal,
             principal.customer_numbers,
@@ -150,7 +174,7 @@ class ApiV1(Controller):
     ) -> schemas.LowTariffSchedule:
         zone = ZoneInfo(request.state.tenant.time_zone)
         first, last = hdo.Bounds.around(hdo.today_in(zone)).span(first_day, last_day)
-        point, number = await self._hdo_point(request, principal, services, supply_point_id)
+        point, number = await self._point(request, principal, services, supply_point_id, hdo.hdo_supply_point)
         with context.bound(_ctx(request, principal, number)):
             resp = await services.hdo.GetSchedule(
                 hdo_pb2.GetScheduleRequest(code=point.hdo_code, first_day=first.isoformat(), last_day=last.isoformat())
@@ -174,7 +198,7 @@ class ApiV1(Controller):
     async def low_tariff_now(
         self, request: Request, principal: Principal, services: Services, supply_point_id: str
     ) -> schemas.LowTariffNow:
-        point, number = await self._hdo_point(request, principal, services, supply_point_id)
+        point, number = await self._point(request, principal, services, supply_point_id, hdo.hdo_supply_point)
         at = datetime.now(UTC)
         with context.bound(_ctx(request, principal, number)):
             resp = await services.hdo.IsLowTariff(hdo_pb2.IsLowTariffRequest(code=point.hdo_code))
@@ -201,3 +225,108 @@ class ApiV1(Controller):
             found = await hdo.upcoming_outages(services, points)
         identifiers = {p.id: p.identifier for p in points}
         return schemas.OutageList(items=[schemas.outage(o, identifiers) for o in found])
+
+    @get(
+        "/supply-points/{supply_point_id:str}/readings",
+        summary="Meter readings of a supply point, newest first, paged",
+        tags=["readings"],
+        responses=_problems(s404="No such supply point for this caller", s422="A bad page size or token"),
+    )
+    async def readings(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        supply_point_id: str,
+        page_size: Annotated[int, Parameter(ge=1, le=readings.MAX_PAGE_SIZE)] = 25,
+        page_token: Annotated[str, Parameter(max_length=200)] = "",
+    ) -> schemas.ReadingPage:
+        point, number = await self._point(request, principal, services, supply_point_id)
+        with context.bound(_ctx(request, principal, number)):
+            resp = await services.billing.ListReadings(
+                billing_pb2.ListReadingsRequest(
+                    supply_point_id=point.id, page=common_pb2.PageRequest(page_size=page_size, page_token=page_token)
+                )
+            )
+        return schemas.ReadingPage(
+            items=[schemas.reading(r) for r in resp.readings],
+            total=resp.page.total_size,
+            next_page_token=resp.page.next_page_token or None,
+        )
+
+    @post(
+        "/supply-points/{supply_point_id:str}/readings",
+        summary="Submit a self-reading (samoodečet) of every register of a supply point's meter",
+        description=(
+            "The reading is checked against the last one and the expected consumption. "
+            + READING_REFUSALS
+            + " An Idempotency-Key header makes a retry safe: the same key answers the reading stored the first "
+            "time (201 again, with Idempotent-Replayed: true)."
+        ),
+        tags=["readings"],
+        status_code=201,
+        responses=_problems(
+            s403="The caller may not submit readings for this supply point",
+            s404="No such supply point for this caller",
+            s409="The Idempotency-Key was used for another supply point",
+            s422="The reading was refused; see reason and params",
+        ),
+    )
+    async def submit_reading(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        supply_point_id: str,
+        data: schemas.NewReading,
+        idempotency_key: Annotated[str, Parameter(header="Idempotency-Key", required=False)] = "",
+    ) -> Response[schemas.Reading]:
+        point, number = await self._point(request, principal, services, supply_point_id)
+        submitted = readings.submit_request(
+            point.id,
+            data.read_on,
+            data.values,
+            confirm_suspicious=data.confirm_suspicious,
+            photo=data.photo or b"",
+            photo_content_type=data.photo_content_type or "",
+            idempotency_key=idempotency_key,
+        )
+        with context.bound(_ctx(request, principal, number)):
+            resp = await services.billing.SubmitReading(submitted)
+        headers = {} if resp.created else {"Idempotent-Replayed": "true"}
+        return Response(schemas.reading(resp.reading), status_code=201, headers=headers)
+
+    @get(
+        "/supply-points/{supply_point_id:str}/consumption",
+        summary="Consumption of a supply point per month or year, in kWh per register (gas also in m³)",
+        description=(
+            "Apportioned from consecutive readings. `from` and `to` are local days, inclusive; without them the "
+            "last 24 months up to today. A span longer than ten years or ending before it starts is answered 422 "
+            "with the reason history.days_invalid (max_years)."
+        ),
+        tags=["readings"],
+        responses=_problems(s404="No such supply point for this caller", s422="A bad day or span"),
+    )
+    async def consumption(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        supply_point_id: str,
+        by: Annotated[str, Parameter(description="month or year", pattern="^(month|year)$")] = "month",
+        first_day: Annotated[str, Parameter(query="from", description="YYYY-MM-DD", max_length=32)] = "",
+        last_day: Annotated[str, Parameter(query="to", description="YYYY-MM-DD, inclusive", max_length=32)] = "",
+    ) -> schemas.ConsumptionHistory:
+        point, number = await self._point(request, principal, services, supply_point_id)
+        by = readings.granularity(by)
+        with context.bound(_ctx(request, principal, number)):
+            resp = await services.billing.ConsumptionHistory(
+                readings.history_request(point.id, by, first_day, last_day)
+            )
+        return schemas.ConsumptionHistory(
+            supply_point_id=point.id,
+            commodity=resp.commodity,
+            registers=list(resp.registers),
+            by=by,
+            periods=[schemas.consumption_period(p) for p in resp.periods],
+        )
