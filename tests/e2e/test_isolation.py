@@ -116,6 +116,8 @@ class Row:
     other_ids: Expect | None = None
     auth: str = "session"
     fresh: bool = False
+    # the call's form goes as a JSON body (API calls that take one)
+    json: bool = False
     # the other brands' ids only: another customer of the same brand holding its own token is no breach
     brands_only: bool = False
 
@@ -142,6 +144,8 @@ AUTHORIZE = "/oauth/authorize?" + urlencode(
 NEW_PASSWORD = "Zcela-Nove-Heslo-2026"
 # a day of the low-tariff history that every run may ask about
 RECENT = (datetime.now(ZoneInfo("Europe/Prague")).date() - timedelta(days=10)).isoformat()
+# a day no reading may have
+FUTURE = (datetime.now(ZoneInfo("Europe/Prague")).date() + timedelta(days=30)).isoformat()
 
 MATRIX: dict[tuple[str, str], Row] = {
     # outside any brand
@@ -219,6 +223,25 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/customers/{customer_number:str}/outages"): Row(
         get("/api/v1/customers/{s.customer_number}/outages"), 401, 200, other_ids=404, auth="bearer"
     ),
+    ("GET", "/api/v1/supply-points/{supply_point_id:str}/readings"): Row(
+        get("/api/v1/supply-points/{s.supply_point_id}/readings"), 401, 200, other_ids=404, auth="bearer"
+    ),
+    # the command-line client is not given readings:write, so its own reading is forbidden; nothing is stored
+    ("POST", "/api/v1/supply-points/{supply_point_id:str}/readings"): Row(
+        lambda s: (
+            "POST",
+            f"/api/v1/supply-points/{s.supply_point_id}/readings",
+            {"read_on": FUTURE, "values": {"vt": "1"}},
+        ),
+        401,
+        403,
+        other_ids=404,
+        auth="bearer",
+        json=True,
+    ),
+    ("GET", "/api/v1/supply-points/{supply_point_id:str}/consumption"): Row(
+        get("/api/v1/supply-points/{s.supply_point_id}/consumption?by=year"), 401, 200, other_ids=404, auth="bearer"
+    ),
     # the calendar feed: no session, its signed name is the credential, valid on its own brand only
     ("GET", "/calendar/hdo/{feed:str}"): Row(get("/calendar/hdo/{s.feed}"), 200, 200, other_ids=404, brands_only=True),
     # public pages and forms
@@ -267,6 +290,22 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/supply-points/{supply_point_id:str}/hdo"): Row(
         get(f"/supply-points/{{s.hdo_point_id}}/hdo?day={RECENT}"), LOGIN, 200, other_ids=404
+    ),
+    ("GET", "/supply-points/{supply_point_id:str}/readings"): Row(
+        get("/supply-points/{s.supply_point_id}/readings"), LOGIN, 200, other_ids=404
+    ),
+    # a reading dated in the future: refused with the form shown again, so the matrix stores nothing
+    ("POST", "/supply-points/{supply_point_id:str}/readings"): Row(
+        post("/supply-points/{s.supply_point_id}/readings", read_on=FUTURE, value_vt="1", idempotency_key="matrix"),
+        LOGIN,
+        400,
+        other_ids=404,
+    ),
+    ("GET", "/supply-points/{supply_point_id:str}/consumption"): Row(
+        get("/supply-points/{s.supply_point_id}/consumption?by=month"), LOGIN, 200, other_ids=404
+    ),
+    ("GET", "/supply-points/{supply_point_id:str}/consumption.csv"): Row(
+        get("/supply-points/{s.supply_point_id}/consumption.csv?by=year"), LOGIN, 200, other_ids=404
     ),
     ("GET", "/outages"): Row(get("/outages"), LOGIN, 200),
     ("GET", "/profile"): Row(get("/profile"), LOGIN, 200),
@@ -344,6 +383,8 @@ class Caller:
     async def send(self, c: httpx.AsyncClient, row: Row, s: Subject, token: str = "") -> httpx.Response:
         method, url, form = row.call(s)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if row.json:
+            return await c.request(method, url, json=form, headers=headers)
         if method == "POST" and not url.startswith("/oauth/"):
             form = {"_csrf_token": csrf((await c.get("/login")).text), **(form or {})}
         return await c.request(method, url, data=form, headers=headers)

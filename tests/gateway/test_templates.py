@@ -396,6 +396,128 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
             ),
         },
     )
+    readings_page = replace(signed, path="/supply-points/sp-1/readings", nav_active="supply_points")
+    reading_rows = (
+        v.ReadingRow(date(2026, 11, 1), "operator", False, {"vt": Decimal("23456"), "nt": Decimal("31020")}, None),
+        v.ReadingRow(
+            date(2026, 10, 14),
+            "customer",
+            True,
+            {"vt": Decimal("23110.5"), "nt": Decimal("30612")},
+            Decimal("1203.5"),
+            has_photo=True,
+        ),
+        v.ReadingRow(date(2026, 9, 1), "estimate", False, {"vt": Decimal("22800")}, Decimal("310")),
+    )
+    reading_form = v.ReadingForm(
+        registers=("vt", "nt"),
+        unit="kWh",
+        read_on="2026-11-30",
+        today=date(2026, 11, 30),
+        idempotency_key="form-key-1",
+    )
+    readings_view = v.ReadingsView(
+        supply_point=ROWS[0],
+        registers=("vt", "nt"),
+        unit="kWh",
+        rows=reading_rows,
+        total=25,
+        form=reading_form,
+        next_href="/supply-points/sp-1/readings?page=abc",
+    )
+    yield "supply_point_readings", "supply_point_readings.html", {"page": readings_page, "view": readings_view}
+
+    def readings_with(**form: Any) -> dict[str, Any]:
+        first_href = form.pop("first_href", None)
+        view = replace(readings_view, form=replace(reading_form, **form), first_href=first_href)
+        return {"page": readings_page, "view": view}
+
+    refusal = i18n.reason_message(
+        "reading.lower_than_last", locale, register="VT", last_value="23 456", last_date="1. 11. 2026"
+    )
+    too_large = i18n.reason_message("reading.photo_too_large", locale, max_mb="4")
+    yield (
+        "supply_point_readings-refused",
+        "supply_point_readings.html",
+        readings_with(
+            values={"vt": "23000", "nt": "31100"},
+            errors=v.FormErrors(fields={"value_vt": (refusal,), "photo": (too_large,)}),
+            photo_dropped=True,
+            first_href="/supply-points/sp-1/readings",
+        ),
+    )
+    yield (
+        "supply_point_readings-confirm",
+        "supply_point_readings.html",
+        readings_with(
+            values={"vt": "25000", "nt": "33000"},
+            suspicious=v.Suspicious(Decimal("3088"), Decimal("412"), date(2026, 11, 1)),
+        ),
+    )
+    yield (
+        "supply_point_readings-gas-read-only",
+        "supply_point_readings.html",
+        {
+            "page": readings_page,
+            "view": v.ReadingsView(supply_point=ROWS[1], registers=("gas",), unit="m³", rows=(), total=0, form=None),
+        },
+    )
+
+    def period(month: int, kwh: str, *, estimated: bool = False, covered: int = 30) -> v.ConsumptionPeriodRow:
+        first = date(2026, month, 1)
+        last = date(2026 + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        total = Decimal(kwh)
+        return v.ConsumptionPeriodRow(
+            f"2026-{month:02d}",
+            first,
+            last,
+            total,
+            {"vt": total * Decimal("0.45"), "nt": total * Decimal("0.55")},
+            None,
+            min(covered, (last - first).days + 1),
+            (last - first).days + 1,
+            estimated,
+        )
+
+    consumption_page = replace(signed, path="/supply-points/sp-1/consumption", nav_active="supply_points")
+    consumption = v.ConsumptionView(
+        supply_point=ROWS[0],
+        by="month",
+        commodity="electricity",
+        registers=("vt", "nt"),
+        periods=tuple(period(m, str(250 + 20 * m)) for m in range(1, 11))
+        + (period(11, "410", estimated=True, covered=12),),
+    )
+    yield "supply_point_consumption", "supply_point_consumption.html", {"page": consumption_page, "view": consumption}
+    gas_year = v.ConsumptionView(
+        supply_point=ROWS[1],
+        by="year",
+        commodity="gas",
+        registers=("gas",),
+        periods=(
+            v.ConsumptionPeriodRow(
+                "2025",
+                date(2025, 1, 1),
+                date(2025, 12, 31),
+                Decimal("12480.512"),
+                {"gas": Decimal("12480.512")},
+                Decimal("1190.4"),
+                365,
+                365,
+                False,
+            ),
+        ),
+    )
+    yield (
+        "supply_point_consumption-gas-year",
+        "supply_point_consumption.html",
+        {"page": consumption_page, "view": gas_year},
+    )
+    yield (
+        "supply_point_consumption-empty",
+        "supply_point_consumption.html",
+        {"page": consumption_page, "view": replace(gas_year, periods=())},
+    )
     outage = v.OutageRow(
         datetime(2026, 12, 10, 6, 30, tzinfo=UTC),
         datetime(2026, 12, 10, 13, 0, tzinfo=UTC),
