@@ -46,6 +46,7 @@ def page(
         brand=brand(request),
         locale=locale(request, principal),
         path=request.url.path,
+        query=request.url.query,
         csrf_token=csrf_token(request),
         user=principal.user.email if principal else None,
         customers=customers,
