@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
+import openpyxl
 from portal.billing.v1 import billing_pb2
 
 from kit.errors import DomainError
@@ -109,23 +110,57 @@ def registers_request(supply_point_id: str, today: date) -> billing_pb2.Consumpt
     return history_request(supply_point_id, "month", today.isoformat(), today.isoformat())
 
 
-def csv_text(history: billing_pb2.ConsumptionHistoryResponse) -> str:
-    """One row per period, oldest first: decimal points and ISO days, so any program reads the numbers as the API
-    gives them; kWh per register, and m³ for gas."""
+def export_table(history: billing_pb2.ConsumptionHistoryResponse) -> tuple[list[str], list[list[str]]]:
+    """Column names and one row per period, oldest first, as the API gives the numbers: kWh per register, and m³
+    for gas."""
     gas = history.commodity == "gas"
     registers = list(history.registers)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
     columns = ["period", "first_day", "last_day", "kwh", *(f"kwh_{r}" for r in registers)]
     if gas:
         columns.append("volume_m3")
     columns += ["days_covered", "days", "estimated"]
-    writer.writerow(columns)
+    rows = []
     for p in history.periods:
         by_register = {r.register: r.kwh for r in p.registers}
         row = [p.period, p.first_day, p.last_day, p.kwh, *(by_register.get(r, "0") for r in registers)]
         if gas:
             row.append(p.volume_m3)
-        row += [p.days_covered, p.days, "yes" if p.estimated else "no"]
-        writer.writerow(row)
+        row += [str(p.days_covered), str(p.days), "yes" if p.estimated else "no"]
+        rows.append(row)
+    return columns, rows
+
+
+def csv_text(history: billing_pb2.ConsumptionHistoryResponse) -> str:
+    """Decimal points and ISO days, so any program reads the numbers as the API gives them."""
+    columns, rows = export_table(history)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
     return out.getvalue()
+
+
+def xlsx_bytes(history: billing_pb2.ConsumptionHistoryResponse, title: str) -> bytes:
+    """The same table as a workbook: quantities as numbers and days as dates, so a spreadsheet can sum and chart
+    them without conversion."""
+    columns, rows = export_table(history)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(columns)
+    for row in rows:
+        sheet.append([_cell(name, value) for name, value in zip(columns, row, strict=True)])
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(column: str, value: str) -> object:
+    if column in ("first_day", "last_day"):
+        return date.fromisoformat(value)
+    if column.startswith("kwh") or column == "volume_m3":
+        return Decimal(value)
+    if column.startswith("days"):
+        return int(value)
+    return value

@@ -257,4 +257,18 @@ async def consumption_csv(request: Request, services: Services, supply_point_id:
     )
 
 
-ROUTES = [readings_page, submit_reading, consumption_page, consumption_csv]
+@get("/supply-points/{supply_point_id:str}/consumption.xlsx", name="supply_point_consumption_xlsx")
+async def consumption_xlsx(request: Request, services: Services, supply_point_id: str, by: str = "") -> Response:
+    by = readings.granularity(by)
+    _, point, history = await _history(request, services, supply_point_id, by)
+    return Response(
+        readings.xlsx_bytes(history, point.identifier),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": f'attachment; filename="{readings.export_name(point.identifier, by)}.xlsx"',
+        },
+    )
+
+
+ROUTES = [readings_page, submit_reading, consumption_page, consumption_csv, consumption_xlsx]

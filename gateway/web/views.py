@@ -660,6 +660,10 @@ class ConsumptionView:
         return self.href(self.by, ".csv")
 
     @property
+    def xlsx_href(self) -> str:
+        return self.href(self.by, ".xlsx")
+
+    @property
     def axis_max(self) -> Decimal:
         return _nice_ceiling(self.peak.kwh if self.peak else Decimal(0))
 

@@ -308,6 +308,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/supply-points/{supply_point_id:str}/consumption.csv"): Row(
         get("/supply-points/{s.supply_point_id}/consumption.csv?by=year"), LOGIN, 200, other_ids=404
     ),
+    ("GET", "/supply-points/{supply_point_id:str}/consumption.xlsx"): Row(
+        get("/supply-points/{s.supply_point_id}/consumption.xlsx?by=year"), LOGIN, 200, other_ids=404
+    ),
     ("GET", "/outages"): Row(get("/outages"), LOGIN, 200),
     ("GET", "/profile"): Row(get("/profile"), LOGIN, 200),
     ("POST", "/profile/password"): Row(

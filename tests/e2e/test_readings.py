@@ -16,6 +16,7 @@ from html import unescape
 from zoneinfo import ZoneInfo
 
 import httpx
+import openpyxl
 import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
@@ -286,7 +287,7 @@ def page_numbers(html: str) -> dict[str, Decimal]:
 
 
 @pytest.mark.parametrize("commodity", ["electricity", "gas"])
-async def test_consumption_page_and_csv_agree_with_the_api(stack, commodity):
+async def test_consumption_page_csv_and_xlsx_agree_with_the_api(stack, commodity):
     point = jana_point(commodity)
     tokens = await cli_tokens(stack, HOST, JANA)
     async with browser(stack, HOST) as web, api(stack, tokens["access_token"]) as client:
@@ -325,6 +326,21 @@ async def test_consumption_page_and_csv_agree_with_the_api(stack, commodity):
                     assert Decimal(r["volume_m3"]) == Decimal(p["volume_m3"])
                 assert (int(r["days_covered"]), int(r["days"])) == (p["days_covered"], p["days"])
 
+            workbook = await web.get(f"/supply-points/{point.id}/consumption.xlsx", params={"by": by})
+            assert workbook.status_code == 200
+            assert workbook.headers["content-type"].startswith("application/vnd.openxmlformats")
+            assert workbook.headers["content-disposition"].endswith(f'-{by}.xlsx"')
+            sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+            header, *cells = list(sheet.iter_rows(values_only=True))
+            assert list(header) == list(rows[0])
+            assert [c[0] for c in cells] == list(periods)
+            for c in cells:
+                r = dict(zip(header, c, strict=True))
+                p = periods[r["period"]]
+                # numbers and dates as a spreadsheet can compute with, equal to the API's
+                assert Decimal(str(r["kwh"])) == Decimal(p["kwh"]) and r["days"] == p["days"]
+                assert r["first_day"].date().isoformat() == p["first_day"]
+
 
 async def test_a_delegate_reads_consumption_of_granted_supply_points_only(stack):
     accountant = demo.user("volta", "ucetni@volta.example")
@@ -335,7 +351,7 @@ async def test_a_delegate_reads_consumption_of_granted_supply_points_only(stack)
     tokens = await cli_tokens(stack, HOST, accountant.email)
     async with browser(stack, HOST) as web, api(stack, tokens["access_token"]) as client:
         assert (await sign_in(web, accountant.email)).status_code in (302, 303)
-        for path in ("readings", "consumption", "consumption.csv"):
+        for path in ("readings", "consumption", "consumption.csv", "consumption.xlsx"):
             assert (await web.get(f"/supply-points/{granted.id}/{path}")).status_code == 200, path
             resp = await web.get(f"/supply-points/{withheld.id}/{path}")
             assert resp.status_code == 404, (path, resp.status_code)
