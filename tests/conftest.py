@@ -82,6 +82,13 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
             pg.stop()
 
 
+def own_database(infra: Infra) -> Infra:
+    """The same servers with a fresh database, for a module whose expectations other tests' writes would upset."""
+    name = f"portal_test_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_create_database(infra.admin_url, name))
+    return dataclasses.replace(infra, admin_url=infra.admin_url.rsplit("/", 1)[0] + "/" + name)
+
+
 async def _create_database(url: str, name: str) -> None:
     conn = await asyncpg.connect(url)
     try:

@@ -28,13 +28,19 @@ from services.accounts.wiring import SPEC as ACCOUNTS
 from services.billing import domain, seed, store
 from services.billing.wiring import SPEC
 
-from ..conftest import free_port, service_settings
+from ..conftest import free_port, own_database, service_settings
 
 VOLTA, BALKAN = demo.tenant("volta"), demo.tenant("balkan")
 JANA_ELECTRICITY, JANA_GAS = demo.supply_points("volta", demo.JANA)
 SVOBODA_POINT = demo.supply_points("volta", demo.SVOBODA)[0]
 IVAN_POINT = demo.supply_points("balkan", demo.IVAN)[0]
 BAKERY = demo.supply_points("volta", demo.PEKARNY_A)
+
+
+@pytest.fixture(scope="module")
+def infra(infra):
+    """A database of its own: the end-to-end tests store readings for the same demo supply points."""
+    return own_database(infra)
 
 
 @pytest.fixture(scope="module")
