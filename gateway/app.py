@@ -198,6 +198,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.oauth_client_secret = derive(settings, "oauth.portal-web").hex()
         app.state.feed_key = derive(settings, hdo.FEED_PURPOSE)
         app.state.principals = PrincipalCache(settings.session_cache_seconds)
+        app.state.low_tariff = hdo.LowTariffAnswers()
         if services is None:
             freeze_startup_objects()
 

@@ -150,6 +150,30 @@ def week_days(
     return tuple(low_tariff_day(windows, monday + timedelta(days=i), zone, today) for i in range(7))
 
 
+class LowTariffAnswers:
+    """The operator's answer to "is the low tariff on now" per tenant and HDO code, kept until the next switch (the
+    answer cannot change before it unless a new schedule is imported) and at most `ttl` seconds: many customers
+    share a code, and the home page asks on every view. Operators' public data, not a customer's."""
+
+    def __init__(self, ttl: float = 60.0, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._kept: dict[tuple[str, str], tuple[float, hdo_pb2.IsLowTariffResponse]] = {}
+
+    async def ask(self, services: Services, tenant_id: str, code: str) -> hdo_pb2.IsLowTariffResponse:
+        key = (tenant_id, code)
+        now = datetime.now(UTC).timestamp()
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        resp = await services.hdo.IsLowTariff(hdo_pb2.IsLowTariffRequest(code=code))
+        until = resp.until.ToDatetime(tzinfo=UTC).timestamp() if resp.HasField("until") else now + self.ttl
+        if len(self._kept) >= self.max_entries:
+            self._kept.clear()
+        self._kept[key] = (min(until, now + self.ttl), resp)
+        return resp
+
+
 def low_tariff_now(resp: hdo_pb2.IsLowTariffResponse) -> views.LowTariffNow:
     return views.LowTariffNow(
         known=resp.known, low_tariff=resp.low_tariff, until=instant(resp.until) if resp.HasField("until") else None

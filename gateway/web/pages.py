@@ -12,7 +12,6 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect
 from portal.accounts.v1 import accounts_pb2
 from portal.common.v1 import common_pb2
-from portal.hdo.v1 import hdo_pb2
 from portal.identity.v1 import identity_pb2
 
 from kit import authz, context
@@ -426,20 +425,23 @@ async def dashboard(request: Request, services: Services) -> Response:
         contracts=tuple(contracts.values()),
         capabilities=call.capabilities,
         actions=SERVED_ACTIONS,
-        low_tariff=await low_tariff_card(services, call, points.supply_points),
+        low_tariff=await low_tariff_card(request, services, call, points.supply_points),
     )
     return render.html(request, "dashboard.html", page_ctx, view=view)
 
 
-async def low_tariff_card(services: Services, call: context.CallContext, points: Any) -> views.LowTariffCard | None:
-    """ "Is the low tariff on" for the first supply point on the dashboard with an HDO code: one call, and none
-    when there is no such point. The dashboard does without it when the hdo service does not answer."""
+async def low_tariff_card(
+    request: Request, services: Services, call: context.CallContext, points: Any
+) -> views.LowTariffCard | None:
+    """ "Is the low tariff on" for the first supply point on the dashboard with an HDO code: at most one call (the
+    answer is kept until the next switch), none when there is no such point. The dashboard does without it when the
+    hdo service does not answer."""
     point = next((p for p in points if p.commodity == "electricity" and p.hdo_code), None)
     if point is None:
         return None
     try:
         with context.bound(call):
-            now = await services.hdo.IsLowTariff(hdo_pb2.IsLowTariffRequest(code=point.hdo_code))
+            now = await request.app.state.low_tariff.ask(services, call.tenant_id, point.hdo_code)
     except DomainError as err:
         if err.reason not in ("unavailable", "deadline"):
             raise
