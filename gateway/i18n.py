@@ -245,10 +245,12 @@ def format_kwh(value: Decimal | int | float, locale: str) -> str:
     return f"{format_number(value, locale)}{NBSP}kWh"
 
 
+@functools.lru_cache(maxsize=4096)
 def format_date(value: date, locale: str, fmt: str = "medium") -> str:
     return babel_dates.format_date(value, format=fmt, locale=_babel_locale(locale))
 
 
+@functools.lru_cache(maxsize=4096)
 def format_datetime(utc_dt: datetime, tz: str, locale: str, fmt: str = "medium") -> str:
     """A stored UTC instant as the tenant's wall-clock time; naive values are taken as UTC."""
     if utc_dt.tzinfo is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from litestar.types import Message, Scope
 
@@ -31,12 +31,13 @@ HEADERS = [
 ]
 
 
-def security_headers(https: bool) -> Callable[[Message, Scope], None]:
+def security_headers(https: bool) -> Callable[[Message, Scope], Awaitable[None]]:
     """A before-send hook: it sees every response of the app, also the ones no route or middleware produced
-    (an address that matches no route, an unknown brand host), which app middleware never sees."""
+    (an address that matches no route, an unknown brand host), which app middleware never sees. Async, because
+    Litestar runs a plain function hook in a worker thread, for every message of every response."""
     extra = [(b"strict-transport-security", b"max-age=31536000; includeSubDomains")] if https else []
 
-    def add_headers(message: Message, scope: Scope) -> None:
+    async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
             present = {k.lower() for k, _ in headers}
