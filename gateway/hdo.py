@@ -26,7 +26,7 @@ from kit import context
 from kit.errors import DomainError
 
 from . import supply_points
-from .principal import Principal, granted_supply_points
+from .principal import Principal
 from .services import Services
 from .web import views
 
@@ -222,7 +222,6 @@ async def customer_points(services: Services, principal: Principal, number: str)
             accounts_pb2.ListSupplyPointsRequest(
                 customer_numbers=[number],
                 page=common_pb2.PageRequest(page_size=POINTS_PAGE, page_token=token),
-                supply_point_ids=granted_supply_points(principal, number),
                 view=accounts_pb2.SUPPLY_POINT_VIEW_BASIC,
             )
         )

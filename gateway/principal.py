@@ -128,27 +128,6 @@ class PrincipalCache:
         self._renewing.discard(key)
 
 
-def granted_supply_points(principal: Principal, customer_number: str) -> list[str]:
-    """The supply points of `customer_number` a delegate's grant is limited to, for ListSupplyPoints'
-    `supply_point_ids`; empty when the grants cover them all (owners, unrestricted delegates, staff)."""
-    if principal.is_staff:
-        return []
-    ids = authz.visible_supply_point_ids(principal.grants, customer_number, datetime.now(UTC))
-    if ids is None:
-        return []
-    if not ids:
-        # no live grant at all: an empty filter would mean "every supply point"
-        raise DomainError("not_found")
-    return sorted(ids)
-
-
-def require_supply_point(principal: Principal, customer_number: str, supply_point_id: str) -> None:
-    """A supply point outside a delegate's subset is as unknown as a stranger's."""
-    granted = granted_supply_points(principal, customer_number)
-    if granted and supply_point_id not in granted:
-        raise DomainError("not_found")
-
-
 def call_context(
     tenant: accounts_pb2.Tenant,
     principal: Principal | None,

@@ -17,7 +17,7 @@ from portal.hdo.v1 import hdo_pb2
 from kit import context
 
 from .. import hdo, readings
-from ..principal import Principal, call_context, granted_supply_points, require_supply_point
+from ..principal import Principal, call_context
 from ..services import Services
 from ..supply_points import find as find_supply_point
 from . import schemas
@@ -101,7 +101,6 @@ class ApiV1(Controller):
                     query=q,
                     commodity=commodity,
                     page=common_pb2.PageRequest(page_size=page_size, page_token=page_token),
-                    supply_point_ids=granted_supply_points(principal, customer_number),
                 )
             )
         return schemas.SupplyPointPage(
@@ -119,7 +118,6 @@ class ApiV1(Controller):
     async def supply_point(
         self, request: Request, principal: Principal, services: Services, customer_number: str, supply_point_id: str
     ) -> schemas.SupplyPoint:
-        require_supply_point(principal, customer_number, supply_point_id)
         with context.bound(_ctx(request, principal, customer_number)):
             resp = await services.accounts.GetSupplyPoint(
                 accounts_pb2.GetSupplyPointRequest(supply_point_id=supply_point_id)

@@ -18,7 +18,7 @@ from kit import authz, context
 from kit.errors import DomainError
 
 from .. import hdo, i18n
-from ..principal import Principal, call_context, granted_supply_points, require_supply_point
+from ..principal import Principal, call_context
 from ..services import Services
 from . import render, session, views
 
@@ -400,7 +400,6 @@ async def dashboard(request: Request, services: Services) -> Response:
             accounts_pb2.ListSupplyPointsRequest(
                 customer_numbers=[number],
                 page=common_pb2.PageRequest(page_size=DASHBOARD_POINTS),
-                supply_point_ids=granted_supply_points(principal, number),
             )
         )
     contracts: dict[str, views.ContractRow] = {}
@@ -463,7 +462,6 @@ async def supply_points(
                 query=q,
                 commodity=commodity,
                 page=common_pb2.PageRequest(page_size=PAGE_SIZE, page_token=page[:512]),
-                supply_point_ids=granted_supply_points(principal, number),
                 view=accounts_pb2.SUPPLY_POINT_VIEW_BASIC,
             )
         )
@@ -496,7 +494,6 @@ async def supply_point(request: Request, services: Services, supply_point_id: st
     principal = await signed_in(request, services)
     number = acting_for(request, principal)
     call = ctx(request, principal, number)
-    require_supply_point(principal, number, supply_point_id)
     with context.bound(call):
         p = (
             await services.accounts.GetSupplyPoint(

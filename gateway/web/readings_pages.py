@@ -22,7 +22,7 @@ from kit.authz import CONSUMPTION_READ, READINGS_WRITE
 from kit.errors import DomainError
 
 from .. import hdo, i18n, readings
-from ..principal import Principal, require_supply_point
+from ..principal import Principal
 from ..services import Services
 from . import render, views
 from .pages import MAX_FIELD, acting_for, ctx, customer_page, row, signed_in
@@ -80,7 +80,6 @@ async def _point(services: Services, supply_point_id: str) -> accounts_pb2.Suppl
 async def _caller(request: Request, services: Services, supply_point_id: str) -> tuple[Principal, context.CallContext]:
     principal = await signed_in(request, services)
     number = acting_for(request, principal)
-    require_supply_point(principal, number, supply_point_id)
     return principal, ctx(request, principal, number)
 
 
