@@ -40,6 +40,7 @@ MESSAGES: dict[str, str] = {
     "email.invalid": "This e-mail address is not valid.",
     "postal_code.invalid": "This postal code is not valid.",
     "phone.invalid": "Enter a phone number with 9 to 15 digits, optionally starting with +.",
+    "phone.country": "Enter the phone number with its country code, starting with +.",
     "customer_number.invalid": "A customer number has 6 to 12 digits.",
 }
 
@@ -269,6 +270,24 @@ def phone(value: str, field: str = "phone") -> str:
     if not (text.isascii() and _PHONE.fullmatch(text)):
         raise InvalidIdentifier("phone.invalid", field)
     return text
+
+
+# country calling codes of the countries whose national numbers a customer may give without one
+CALLING_CODES = {"CZ": "420", "SK": "421", "BG": "359"}
+
+
+def e164(value: str, country: str, field: str = "phone") -> str:
+    """A phone number as SMS gateways take it (E.164: +, country code, number). A number without a country code is
+    taken as one of `country`; 00 is the international prefix, and a national trunk 0 (Bulgaria's) is dropped."""
+    text = phone(value, field)
+    if text.startswith("+"):
+        return text
+    if text.startswith("00"):
+        return "+" + text[2:]
+    code = CALLING_CODES.get(country.upper())
+    if code is None:
+        raise InvalidIdentifier("phone.country", field)
+    return f"+{code}{text.removeprefix('0')}"
 
 
 def bounded_text(value: str, field: str, max_len: int, *, required: bool = False) -> str:

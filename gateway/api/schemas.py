@@ -8,6 +8,7 @@ import msgspec
 from portal.accounts.v1 import accounts_pb2
 from portal.billing.v1 import billing_pb2
 from portal.hdo.v1 import hdo_pb2
+from portal.notifications.v1 import notifications_pb2
 
 
 class Address(msgspec.Struct):
@@ -350,4 +351,31 @@ def customer(c: accounts_pb2.Customer) -> Customer:
         mailing_address=address(c.mailing_address),
         supply_point_count=c.supply_point_count,
         contract_count=c.contract_count,
+    )
+
+
+class KindPreference(msgspec.Struct):
+    kind: str
+    channels: list[str]
+
+
+class NotificationPreferences(msgspec.Struct):
+    customer_number: str
+    kinds: list[KindPreference]
+    # where SMS go (E.164), from the customer's contact data; empty when there is none
+    phone: str
+    sms_available: bool
+
+
+class NotificationPreferencesChange(msgspec.Struct, forbid_unknown_fields=True):
+    # the kinds to change; kinds left out keep their channels
+    kinds: list[KindPreference]
+
+
+def notification_preferences(p: notifications_pb2.Preferences) -> NotificationPreferences:
+    return NotificationPreferences(
+        customer_number=p.customer_number,
+        kinds=[KindPreference(kind=k.kind, channels=list(k.channels)) for k in p.kinds],
+        phone=p.phone,
+        sms_available=p.sms_available,
     )

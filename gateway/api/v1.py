@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from portal.accounts.v1 import accounts_pb2
 from portal.billing.v1 import billing_pb2
 from portal.common.v1 import common_pb2
 from portal.hdo.v1 import hdo_pb2
+from portal.notifications.v1 import notifications_pb2
 
 from kit import context
 
@@ -219,10 +220,60 @@ class ApiV1(Controller):
         self, request: Request, principal: Principal, services: Services, customer_number: str
     ) -> schemas.OutageList:
         with context.bound(_ctx(request, principal, customer_number)):
-            points = await hdo.customer_points(services, principal, customer_number)
+            points = await hdo.customer_points(services, customer_number)
             found = await hdo.upcoming_outages(services, points)
         identifiers = {p.id: p.identifier for p in points}
         return schemas.OutageList(items=[schemas.outage(o, identifiers) for o in found])
+
+    @get(
+        "/customers/{customer_number:str}/notification-preferences",
+        summary="How each kind of message reaches the customer: by e-mail, SMS or both",
+        description="Kinds never chosen show the default, e-mail. `phone` is where SMS go (from the contact data).",
+        tags=["notifications"],
+        responses=_problems(s404="No such customer for this caller"),
+    )
+    async def notification_preferences(
+        self, request: Request, principal: Principal, services: Services, customer_number: str
+    ) -> schemas.NotificationPreferences:
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.notifications.GetPreferences(
+                notifications_pb2.GetPreferencesRequest(customer_number=customer_number)
+            )
+        return schemas.notification_preferences(resp.preferences)
+
+    @put(
+        "/customers/{customer_number:str}/notification-preferences",
+        summary="Choose the channels of kinds of message; the kinds not sent keep theirs",
+        description=(
+            "Only the customer's owner may change them (delegates and third-party applications may not). Refusals "
+            "are answered 422 with the reason preferences.kind_unknown, preferences.channel_unknown, "
+            "preferences.channel_required (planned outages must go by at least one channel), "
+            "preferences.sms_unavailable or preferences.phone_missing (SMS without a phone number in the contact "
+            "data), `field` naming the kind; nothing is changed on a refusal."
+        ),
+        tags=["notifications"],
+        responses=_problems(
+            s403="The caller may not change them",
+            s404="No such customer for this caller",
+            s422="The choice was refused; see reason and field",
+        ),
+    )
+    async def change_notification_preferences(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        customer_number: str,
+        data: schemas.NotificationPreferencesChange,
+    ) -> schemas.NotificationPreferences:
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.notifications.SetPreferences(
+                notifications_pb2.SetPreferencesRequest(
+                    customer_number=customer_number,
+                    kinds=[notifications_pb2.KindPreference(kind=k.kind, channels=k.channels) for k in data.kinds],
+                )
+            )
+        return schemas.notification_preferences(resp.preferences)
 
     @get(
         "/supply-points/{supply_point_id:str}/readings",

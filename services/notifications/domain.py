@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
+
+from kit import identifiers
+from kit.errors import DomainError
 
 LOCALES = ("cs", "bg", "en")
 
@@ -268,6 +272,158 @@ def reminder_due(starts_at: datetime, noticed_at: datetime, now: datetime, lead:
     if now >= starts_at:
         return False
     return True if now >= remind_at else None
+
+
+# --- delivery preferences -------------------------------------------------------------------------
+
+# the kinds of message a customer chooses channels for; a kind sent later (invoices, requests …) is one more entry
+OUTAGES = "outages"
+KINDS = (OUTAGES,)
+EMAIL = "email"
+SMS = "sms"
+CHANNELS = (EMAIL, SMS)
+# what a customer who never chose gets
+DEFAULT_CHANNELS = frozenset({EMAIL})
+# kinds that must reach the customer by some channel: an outage notice is a safety matter
+MUST_REACH = frozenset({OUTAGES})
+TEMPLATE_KINDS = {
+    OUTAGE_PLANNED: OUTAGES,
+    OUTAGE_CHANGED: OUTAGES,
+    OUTAGE_CANCELLED: OUTAGES,
+    OUTAGE_REMINDER: OUTAGES,
+}
+
+
+def sms_number(phone: str, country: str) -> str:
+    """The customer's phone as the SMS gateway takes it (E.164); empty when there is none usable."""
+    if not phone.strip():
+        return ""
+    try:
+        return identifiers.e164(phone, country)
+    except identifiers.InvalidIdentifier:
+        return ""
+
+
+def with_defaults(chosen: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:
+    """Every kind's channels: those chosen, the default for kinds never chosen."""
+    return {kind: frozenset(chosen[kind]) if kind in chosen else DEFAULT_CHANNELS for kind in KINDS}
+
+
+def choose(kind: str, channels: Iterable[str], *, phone: str, sms_available: bool) -> frozenset[str]:
+    """The channels a customer chose for a kind of message, once the choice is one that can be kept; `phone` is the
+    number SMS would go to ("" when the customer has none)."""
+    if kind not in KINDS:
+        raise DomainError("preferences.kind_unknown", field="kind")
+    chosen = frozenset(channels)
+    if not chosen <= frozenset(CHANNELS):
+        raise DomainError("preferences.channel_unknown", field=kind)
+    if not chosen and kind in MUST_REACH:
+        raise DomainError("preferences.channel_required", field=kind)
+    if SMS in chosen and not sms_available:
+        raise DomainError("preferences.sms_unavailable", field=kind)
+    if SMS in chosen and not phone:
+        raise DomainError("preferences.phone_missing", field=kind)
+    return chosen
+
+
+def channels_to_use(chosen: frozenset[str], *, email: str, phone: str) -> tuple[str, ...]:
+    """The channels a message goes by: those chosen that reach the customer. When none does (the phone was removed
+    after SMS was chosen), the first that does, so that a notice still arrives."""
+    reachable = {EMAIL: bool(email), SMS: bool(phone)}
+    usable = tuple(c for c in CHANNELS if c in chosen and reachable[c])
+    return usable or tuple(c for c in CHANNELS if reachable[c])[:1]
+
+
+# --- SMS ------------------------------------------------------------------------------------------
+
+# GSM 03.38 basic character set: text made of these fits 160 characters in one SMS; any other character makes the
+# whole message UCS-2, 70 characters
+GSM_7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+SMS_LENGTH = 160
+
+# {brand}, {period}, {previous_period}, {places}, {outage_line}; Czech and English without diacritics so that a
+# notice is one SMS, Bulgarian in Cyrillic (transliterated it would be hard to read)
+OUTAGE_SMS: dict[str, dict[str, str]] = {
+    OUTAGE_PLANNED: {
+        "en": "{brand}: planned power outage {period}, {places}. Outage line {outage_line}",
+        "cs": "{brand}: planovane preruseni dodavky elektriny {period}, {places}. Poruchova linka {outage_line}",
+        "bg": "{brand}: планирано прекъсване на тока {period}, {places}. Аварии {outage_line}",
+    },
+    OUTAGE_CHANGED: {
+        "en": "{brand}: power outage moved to {period} (was {previous_period}), {places}.",
+        "cs": "{brand}: preruseni dodavky elektriny presunuto na {period} (puvodne {previous_period}), {places}.",
+        "bg": "{brand}: прекъсването на тока е преместено на {period} (беше {previous_period}), {places}.",
+    },
+    OUTAGE_CANCELLED: {
+        "en": "{brand}: the power outage {period} is cancelled, {places}.",
+        "cs": "{brand}: preruseni dodavky elektriny {period} se rusi, {places}.",
+        "bg": "{brand}: прекъсването на тока {period} е отменено, {places}.",
+    },
+    OUTAGE_REMINDER: {
+        "en": "{brand}: reminder, power outage {period}, {places}. Outage line {outage_line}",
+        "cs": "{brand}: pripominame preruseni dodavky elektriny {period}, {places}. Poruchova linka {outage_line}",
+        "bg": "{brand}: напомняне, прекъсване на тока {period}, {places}. Аварии {outage_line}",
+    },
+}
+# one supply point by its identifier, several by their number
+SMS_ONE_PLACE = {"en": "EAN {identifier}", "cs": "EAN {identifier}", "bg": "обект {identifier}"}
+SMS_PLACES = {"en": "supply points: {count}", "cs": "odberna mista: {count}", "bg": "обекти: {count}"}
+# a short numeric day; the e-mail's long form would not fit an SMS
+SMS_DATE = {"en": "d MMM yyyy", "cs": "d.M.yyyy", "bg": "d.MM.yyyy"}
+
+
+def gsm_folded(text: str) -> str:
+    """Characters outside the GSM alphabet without their accents (ČEZ → CEZ), so that Latin text stays one SMS."""
+    folded = (
+        c if c in GSM_7 else "".join(d for d in unicodedata.normalize("NFKD", c) if not unicodedata.combining(d))
+        for c in text
+    )
+    return "".join(folded)
+
+
+def is_gsm(text: str) -> bool:
+    return all(c in GSM_7 for c in text)
+
+
+def sms_period(starts_at: datetime, ends_at: datetime, locale: str, time_zone: str) -> str:
+    """ "14.5.2031 8:00-13:30"; with both days when the outage runs past midnight (local)."""
+    zone = ZoneInfo(time_zone)
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    first = f"{format_date(start, SMS_DATE[locale], locale=locale)} {start.hour}:{start:%M}"
+    last = f"{end.hour}:{end:%M}"
+    if start.date() != end.date():
+        last = f"{format_date(end, SMS_DATE[locale], locale=locale)} {last}"
+    return f"{first}-{last}"
+
+
+def render_outage_sms(
+    template: str,
+    locale: str,
+    *,
+    brand: str,
+    outage_line: str,
+    time_zone: str,
+    outage: Outage,
+    places: Sequence[AffectedPlace],
+    previous: Outage | None = None,
+) -> str:
+    """The SMS of an outage notice: who, when, where (the EAN, or how many supply points)."""
+    where = (
+        SMS_ONE_PLACE[locale].format(identifier=places[0].ean)
+        if len(places) == 1
+        else SMS_PLACES[locale].format(count=len(places))
+    )
+    text = OUTAGE_SMS[template][locale].format(
+        brand=brand,
+        period=sms_period(outage.starts_at, outage.ends_at, locale, time_zone),
+        previous_period=sms_period(previous.starts_at, previous.ends_at, locale, time_zone) if previous else "",
+        places=where,
+        outage_line=outage_line,
+    )
+    return text if locale == "bg" else gsm_folded(text)
 
 
 MAX_ATTEMPTS = 8

@@ -1,9 +1,9 @@
-"""Planned outages told to the customers whose supply points they affect: by e-mail when an outage is planned,
-changed or cancelled, and once more a configurable time before it starts.
+"""Planned outages told to the customers whose supply points they affect, by e-mail, SMS or both as each customer
+chose: when an outage is planned, changed or cancelled, and once more a configurable time before it starts.
 
-Each notice goes out once per (outage, version, kind, customer): the claim in `outage_notices` and the delivery it
-queues are written in one transaction, so a redelivered event or a second reminder run finds the claim and sends
-nothing.
+Each notice goes out once per (outage, version, kind, customer): the claim in `outage_notices` and the deliveries
+it queues (one per channel) are written in one transaction, so a redelivered event or a second reminder run finds
+the claim and sends nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from portal.accounts.v1 import accounts_pb2, accounts_pb2_grpc
+from portal.common.v1 import common_pb2
 from portal.events.v1 import hdo_pb2 as events
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,12 +70,21 @@ class OutageNotices:
 
     async def affected(self, notice: events.OutageNotice) -> dict[str, list[Point]]:
         """The customers (by number) whose electricity supply points the outage names, with those points."""
-        resp = await self.accounts.FindAffectedSupplyPoints(
-            accounts_pb2.FindAffectedSupplyPointsRequest(
-                eans=notice.eans, areas=[_area(a) for a in notice.areas], commodity=ELECTRICITY
+        points: list[Point] = []
+        token = ""
+        while True:
+            resp = await self.accounts.FindAffectedSupplyPoints(
+                accounts_pb2.FindAffectedSupplyPointsRequest(
+                    eans=notice.eans,
+                    areas=[_area(a) for a in notice.areas],
+                    commodity=ELECTRICITY,
+                    page=common_pb2.PageRequest(page_token=token),
+                )
             )
-        )
-        return _by_customer(resp.supply_points)
+            points.extend(resp.supply_points)
+            token = resp.page.next_page_token
+            if not token:
+                return _by_customer(points)
 
     async def record(self, conn: AsyncConnection, notice: events.OutageNotice) -> bool:
         """Keeps the outage for its reminder; False when a later version is known already (the events of planned,
@@ -99,16 +109,20 @@ class OutageNotices:
         customers: dict[str, list[Point]],
         previous: events.OutageNotice | None = None,
     ) -> int:
-        """Queues the notice for each customer not told it yet; returns how many were queued."""
+        """Queues the notice for each customer not told it yet; returns to how many customers."""
         if not customers:
             return 0
         tenant_id = bound_tenant(conn)
         tenant = await self.tenants.get(tenant_id)
+        chosen = await store.chosen_channels(conn, sorted(customers))
         queued = 0
         for number, points in sorted(customers.items()):
             email = points[0].customer_email
-            if not email:
-                log.info("outage %s: customer %s has no e-mail address", notice.outage_id, number)
+            phone = domain.sms_number(points[0].customer_phone, tenant.country)
+            kinds = domain.with_defaults(chosen.get(number, {}))
+            channels = domain.channels_to_use(kinds[domain.TEMPLATE_KINDS[template]], email=email, phone=phone)
+            if not channels:
+                log.info("outage %s: customer %s has neither e-mail nor phone", notice.outage_id, number)
                 continue
             outage_id = uuid.UUID(notice.outage_id)
             notice_id = await store.claim_outage_notice(
@@ -117,37 +131,45 @@ class OutageNotices:
             if notice_id is None:
                 continue
             locale = domain.pick_locale(points[0].locale, tenant.default_locale)
-            message = domain.render_outage(
-                template,
-                locale,
-                brand=tenant.name,
-                outage_line=tenant.contact_lines.outage_line,
-                customer_line=tenant.contact_lines.customer_line,
-                time_zone=tenant.time_zone,
-                outage=_outage(notice),
-                previous=_outage(previous) if previous is not None else None,
-                places=[
-                    domain.AffectedPlace(
-                        ean=p.identifier,
-                        street=p.address.street,
-                        house_number=p.address.house_number,
-                        postal_code=p.address.postal_code,
-                        city=p.address.city,
+            places = [
+                domain.AffectedPlace(
+                    ean=p.identifier,
+                    street=p.address.street,
+                    house_number=p.address.house_number,
+                    postal_code=p.address.postal_code,
+                    city=p.address.city,
+                )
+                for p in points
+            ]
+            facts = {
+                "brand": tenant.name,
+                "outage_line": tenant.contact_lines.outage_line,
+                "time_zone": tenant.time_zone,
+                "outage": _outage(notice),
+                "previous": _outage(previous) if previous is not None else None,
+                "places": places,
+            }
+            # one claim, one delivery per channel: the claim's id is the event id of each
+            for channel in channels:
+                if channel == domain.SMS:
+                    recipient = phone
+                    message = domain.Message("", domain.render_outage_sms(template, locale, **facts))
+                else:
+                    recipient = email
+                    message = domain.render_outage(
+                        template, locale, customer_line=tenant.contact_lines.customer_line, **facts
                     )
-                    for p in points
-                ],
-            )
-            await store.queue(
-                conn,
-                tenant_id=tenant_id,
-                event_id=notice_id,
-                channel="email",
-                recipient=email,
-                template=template,
-                locale=locale,
-                subject=message.subject,
-                body=message.body,
-            )
+                await store.queue(
+                    conn,
+                    tenant_id=tenant_id,
+                    event_id=notice_id,
+                    channel=channel,
+                    recipient=recipient,
+                    template=template,
+                    locale=locale,
+                    subject=message.subject,
+                    body=message.body,
+                )
             queued += 1
         if queued:
             self.wake()
@@ -196,7 +218,7 @@ class Reminders:
             await asyncio.sleep(REMINDER_POLL_SECONDS)
 
     async def remind_due(self, now: datetime) -> int:
-        """Sends the reminders due at `now`; returns how many e-mails were queued."""
+        """Sends the reminders due at `now`; returns to how many customers they were queued."""
         async with self.db.system() as conn:
             due = await store.outages_to_remind(conn, now + self.lead, self.batch)
         queued = 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit.db import bound_tenant, scoped
@@ -86,9 +87,12 @@ async def mark_sent(conn: AsyncConnection, delivery_id: uuid.UUID, now: datetime
 
 
 async def mark_failed(
-    conn: AsyncConnection, delivery_id: uuid.UUID, error: str, next_attempt_at: datetime | None
+    conn: AsyncConnection, delivery_id: uuid.UUID, error: str, next_attempt_at: datetime | None, *, tried: bool = True
 ) -> None:
-    values: dict[str, object] = {"attempts": deliveries.c.attempts + 1, "last_error": error[:500]}
+    """A try that failed (`tried`) or a delivery that could not be tried: `next_attempt_at` None gives it up."""
+    values: dict[str, object] = {"last_error": error[:500]}
+    if tried:
+        values["attempts"] = deliveries.c.attempts + 1
     if next_attempt_at is None:
         values["status"] = "failed"
     else:
@@ -210,4 +214,48 @@ async def lock_outage_to_remind(conn: AsyncConnection, outage_id: uuid.UUID) -> 
 async def mark_reminded(conn: AsyncConnection, outage_id: uuid.UUID, version: int) -> None:
     await conn.execute(
         outages.update().where(outages.c.outage_id == outage_id, scoped(conn, outages)).values(reminded_version=version)
+    )
+
+
+preferences = sa.Table(
+    "preferences",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("customer_number", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("channels", ARRAY(sa.Text)),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+)
+
+
+async def chosen_channels(conn: AsyncConnection, customer_numbers: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    """customer number → kind → channels, for the kinds each customer chose; kinds never chosen are absent."""
+    rows = await conn.execute(
+        sa.select(preferences.c.customer_number, preferences.c.kind, preferences.c.channels).where(
+            preferences.c.customer_number.in_(list(customer_numbers)), scoped(conn, preferences)
+        )
+    )
+    chosen: dict[str, dict[str, list[str]]] = {}
+    for row in rows:
+        chosen.setdefault(row.customer_number, {})[row.kind] = list(row.channels)
+    return chosen
+
+
+async def choose_channels(conn: AsyncConnection, customer_number: str, kinds: Mapping[str, Sequence[str]]) -> None:
+    statement = insert(preferences).values(
+        [
+            {
+                "tenant_id": uuid.UUID(bound_tenant(conn)),
+                "customer_number": customer_number,
+                "kind": kind,
+                "channels": sorted(channels),
+            }
+            for kind, channels in kinds.items()
+        ]
+    )
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[preferences.c.tenant_id, preferences.c.customer_number, preferences.c.kind],
+            set_={"channels": statement.excluded.channels, "updated_at": sa.func.now()},
+        )
     )

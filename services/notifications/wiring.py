@@ -13,8 +13,8 @@ from kit.service import Runtime, ServiceSpec, Wiring
 
 from . import events
 from .outages import OutageNotices, Reminders
+from .sender import Sender
 from .server import NotificationsServicer
-from .smtp import Sender
 from .tenants import TenantDirectory
 
 
@@ -29,13 +29,13 @@ async def wire(rt: Runtime) -> Wiring:
         servicers=[
             (
                 notifications_pb2_grpc.add_NotificationsServiceServicer_to_server,
-                NotificationsServicer(rt.db),
+                NotificationsServicer(rt.db, accounts, tenants, sms_available=sender.sms is not None),
                 notifications_pb2.DESCRIPTOR.services_by_name["NotificationsService"].full_name,
             )
         ],
         subscriptions=events.subscriptions(rt.settings, tenants, sender.wake.set, outages),
         background=[sender.run, reminders.run],
-        on_stop=[channel.close],
+        on_stop=[channel.close, sender.close],
     )
 
 

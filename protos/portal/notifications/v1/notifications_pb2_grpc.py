@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class NotificationsServiceStub:
-    """Delivery of e-mail in the recipient's language, and the delivery log.
+    """Delivery of e-mail and SMS in the recipient's language, the delivery log, and each customer's choice of channels.
     """
 
     def __init__(self, channel):
@@ -40,14 +40,38 @@ class NotificationsServiceStub:
                 request_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.SerializeToString,
                 response_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.GetPreferences = channel.unary_unary(
+                '/portal.notifications.v1.NotificationsService/GetPreferences',
+                request_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.GetPreferencesRequest.SerializeToString,
+                response_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.GetPreferencesResponse.FromString,
+                _registered_method=True)
+        self.SetPreferences = channel.unary_unary(
+                '/portal.notifications.v1.NotificationsService/SetPreferences',
+                request_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesRequest.SerializeToString,
+                response_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationsServiceServicer:
-    """Delivery of e-mail in the recipient's language, and the delivery log.
+    """Delivery of e-mail and SMS in the recipient's language, the delivery log, and each customer's choice of channels.
     """
 
     def ListDeliveries(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPreferences(self, request, context):
+        """How the customer wants each kind of message delivered; kinds never chosen answer the default (e-mail).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPreferences(self, request, context):
+        """Changes the channels of the kinds listed (the others stay); the owner of the customer number or staff only.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -60,6 +84,16 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
                     request_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.FromString,
                     response_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.SerializeToString,
             ),
+            'GetPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPreferences,
+                    request_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.GetPreferencesRequest.FromString,
+                    response_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.GetPreferencesResponse.SerializeToString,
+            ),
+            'SetPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPreferences,
+                    request_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesRequest.FromString,
+                    response_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'portal.notifications.v1.NotificationsService', rpc_method_handlers)
@@ -69,7 +103,7 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class NotificationsService:
-    """Delivery of e-mail in the recipient's language, and the delivery log.
+    """Delivery of e-mail and SMS in the recipient's language, the delivery log, and each customer's choice of channels.
     """
 
     @staticmethod
@@ -89,6 +123,60 @@ class NotificationsService:
             '/portal.notifications.v1.NotificationsService/ListDeliveries',
             portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.SerializeToString,
             portal_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.notifications.v1.NotificationsService/GetPreferences',
+            portal_dot_notifications_dot_v1_dot_notifications__pb2.GetPreferencesRequest.SerializeToString,
+            portal_dot_notifications_dot_v1_dot_notifications__pb2.GetPreferencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.notifications.v1.NotificationsService/SetPreferences',
+            portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesRequest.SerializeToString,
+            portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesResponse.FromString,
             options,
             channel_credentials,
             insecure,
