@@ -184,3 +184,27 @@ def visible_supply_point_ids(grants: Iterable[Grant], customer_number: str, now:
         found = True
         ids |= grant.supply_point_ids
     return frozenset(ids) if found else frozenset()
+
+
+# --- staff ------------------------------------------------------------------------------------------------
+# Staff act for the tenant, not for a customer: their call context carries their roles, and what the roles allow
+# is decided here for the gateway (which console sections to show) and the services (which calls to take) alike.
+
+CUSTOMER_SERVICE = "customer_service"
+TENANT_ADMIN = "tenant_admin"
+STAFF_ROLES = (CUSTOMER_SERVICE, TENANT_ADMIN)
+
+# every planned outage of the tenant, which callers ask the customer line about
+OUTAGES_READ = "outages:read"
+# switching times and planned outages change what every customer of the tenant sees, so administrators only
+HDO_IMPORT = "hdo:import"
+
+_STAFF_CAPABILITIES: Mapping[str, frozenset[str]] = {
+    CUSTOMER_SERVICE: frozenset({OUTAGES_READ}),
+    TENANT_ADMIN: frozenset({OUTAGES_READ, HDO_IMPORT}),
+}
+
+
+def staff_capabilities(roles: Iterable[str]) -> frozenset[str]:
+    """What staff holding `roles` may do; an unknown role adds nothing."""
+    return frozenset().union(*(_STAFF_CAPABILITIES.get(r, frozenset()) for r in roles))

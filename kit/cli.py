@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
-import json
 import os
 import signal
 import sys
@@ -21,7 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kit import context, demo, rpc
+from portal.hdo.v1 import hdo_pb2
+
+from kit import context, demo, hdoimport, rpc
 from kit.config import SERVICE_NAMES
 from kit.embedded import EmbeddedError, EmbeddedNats, EmbeddedPostgres, free_port
 from kit.errors import DomainError
@@ -40,8 +40,6 @@ STATE_FILE = "portal.json"
 EXIT_UNHEALTHY = 1
 EXIT_REFUSED = 2
 EXIT_NOT_RUNNING = 3
-# the file format hdo reads planned outages in; the others are switching times
-OUTAGES_FORMAT = "outages"
 # changed codes `portal hdo import` names before it only counts the rest
 HDO_CODES_SHOWN = 20
 
@@ -251,45 +249,26 @@ def tenant_id(value: str) -> str | None:
         return None
 
 
-def _is_outages(content: bytes) -> bool:
-    try:
-        doc = json.loads(content.decode("utf-8-sig"))
-    except ValueError:
-        return False
-    return isinstance(doc, dict) and "outages" in doc
-
-
 async def _hdo_import(address: str, tenant: str, path: Path, content: bytes, fmt: str, valid_from: str) -> str:
-    from portal.hdo.v1 import hdo_pb2 as pb
     from portal.hdo.v1.hdo_pb2_grpc import HdoServiceStub
 
     ctx = context.CallContext(tenant_id=tenant, subject="portal-cli", subject_kind=context.SYSTEM, channel="cli")
     async with rpc.channel(address, deadline_seconds=120) as channel:
-        stub = HdoServiceStub(channel)
         with context.bound(ctx):
-            packed = gzip.compress(content, compresslevel=6)
-            if fmt == OUTAGES_FORMAT or (not fmt and _is_outages(content)):
-                request = pb.ImportOutagesRequest(content=packed, content_encoding="gzip", file_name=path.name)
-                done = await stub.ImportOutages(request)
-                return (
-                    f"{done.outages} outages: {done.planned} planned, {done.changed} changed, "
-                    f"{done.cancelled} cancelled, {done.unchanged} unchanged"
-                )
-            imported = await stub.ImportSchedule(
-                pb.ImportScheduleRequest(
-                    content=packed,
-                    content_encoding="gzip",
-                    format=fmt,
-                    valid_from=valid_from,
-                    file_name=path.name,
-                )
+            done = await hdoimport.send(
+                HdoServiceStub(channel), content, fmt=fmt, valid_from=valid_from, file_name=path.name
             )
-    if not imported.changed_codes:
-        return f"{imported.format}: {imported.codes} codes, nothing changed (the same data was imported before)"
-    changed = list(imported.changed_codes)
+    if isinstance(done, hdo_pb2.ImportOutagesResponse):
+        return (
+            f"{done.outages} outages: {done.planned} planned, {done.changed} changed, "
+            f"{done.cancelled} cancelled, {done.unchanged} unchanged"
+        )
+    if not done.changed_codes:
+        return f"{done.format}: {done.codes} codes, nothing changed (the same data was imported before)"
+    changed = list(done.changed_codes)
     more = f" and {len(changed) - HDO_CODES_SHOWN} more" if len(changed) > HDO_CODES_SHOWN else ""
     shown = " ".join(changed[:HDO_CODES_SHOWN])
-    return f"{imported.format}: {imported.codes} codes, new switching times for {shown}{more}"
+    return f"{done.format}: {done.codes} codes, new switching times for {shown}{more}"
 
 
 def hdo_import(path: Path, *, tenant: str, fmt: str, valid_from: str, data_dir: Path) -> int:
@@ -341,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hdo_file.add_argument(
         "--format",
         default="",
-        choices=["cez-legacy", "cez-graphql", "cez-dip", "csv", OUTAGES_FORMAT],
+        choices=hdoimport.FORMATS,
         help="default: recognised from the content",
     )
     hdo_file.add_argument("--valid-from", default="", help="YYYY-MM-DD, for formats without validity (cez-graphql)")

@@ -48,8 +48,8 @@ READING_SCHEDULES = ("yearly", "monthly", "continuous")
 
 CUSTOMER = "customer"
 STAFF = "staff"
-CUSTOMER_SERVICE = "customer_service"
-TENANT_ADMIN = "tenant_admin"
+CUSTOMER_SERVICE = authz.CUSTOMER_SERVICE
+TENANT_ADMIN = authz.TENANT_ADMIN
 
 # the authorization code printed on invoices avoids characters read one for another (0/O, 1/I/L)
 AUTHORIZATION_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from kit import demo
+from kit import context, demo
 from kit.service import Runtime
 
 from . import domain, server
@@ -48,14 +48,19 @@ async def seed(rt: Runtime) -> None:
         content = demo_csv(codes)
         now = datetime.now(UTC)
         schedules = domain.parse_schedule(content, domain.CSV, valid_from=now.date())
-        async with rt.db.tenant(t.id) as conn:
-            await server.record_schedules(
-                conn,
-                rt.db.service,
-                schedules,
-                fmt=domain.CSV,
-                file_name="demo.csv",
-                file_hash=hashlib.sha256(content).hexdigest(),
-                now=now,
-                zone=domain.ZONE,
-            )
+        # the import and its audit record name the demo seed as who imported
+        seeder = context.CallContext(
+            tenant_id=str(t.id), subject="demo-seed", subject_kind=context.SYSTEM, channel="seed"
+        )
+        with context.bound(seeder):
+            async with rt.db.tenant(t.id) as conn:
+                await server.record_schedules(
+                    conn,
+                    rt.db.service,
+                    schedules,
+                    fmt=domain.CSV,
+                    file_name="demo.csv",
+                    file_hash=hashlib.sha256(content).hexdigest(),
+                    now=now,
+                    zone=domain.ZONE,
+                )

@@ -1,8 +1,9 @@
 """gRPC surface of the hdo service: protobuf in, protobuf out; rules in domain.py, SQL in store.py.
 
 Switching times and planned outages are the operator's public data, so reading them needs only the tenant;
-imports are for staff and the system (the `portal hdo import` command). Outages are matched against the supply
-points the caller names (the gateway has them from accounts), so this service never reads another schema.
+imports are for the system (the `portal hdo import` command) and staff whose roles allow them (kit.authz), and
+each is audited. Outages are matched against the supply points the caller names (the gateway has them from
+accounts), so this service never reads another schema; only staff and the system list all of them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from portal.hdo.v1 import hdo_pb2 as pb
 from portal.hdo.v1 import hdo_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kit import bus, context, fields
+from kit import audit, authz, bus, context, fields
 from kit.db import Database
 from kit.errors import DomainError
 
@@ -63,8 +64,12 @@ def _days(request: Any, default_first: date, default_last: date) -> tuple[date, 
     return first, last
 
 
-def _may_import() -> None:
-    if context.current().subject_kind not in (context.STAFF, context.SYSTEM):
+def _may(capability: str) -> None:
+    """The system, or staff whose roles (their call context's capabilities) give `capability`."""
+    ctx = context.current()
+    if ctx.subject_kind == context.SYSTEM:
+        return
+    if ctx.subject_kind != context.STAFF or capability not in authz.staff_capabilities(ctx.capabilities):
         raise DomainError("forbidden")
 
 
@@ -181,6 +186,14 @@ async def record_schedules(
         )
     changed = sorted({s.code for s in fresh})
     await store.finish_import(conn, import_id, len(codes), len(changed))
+    await audit.record(
+        conn,
+        "schedule_import",
+        str(import_id),
+        "imported",
+        None,
+        {"file_name": file_name, "format": fmt, "changed_codes": changed},
+    )
     return Recorded(import_id, changed)
 
 
@@ -219,7 +232,7 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
         return versions, timeline
 
     async def ImportSchedule(self, request: pb.ImportScheduleRequest, rpc: grpc.aio.ServicerContext) -> Any:
-        _may_import()
+        _may(authz.HDO_IMPORT)
         content = domain.decode_content(request.content, request.content_encoding)
         fmt = request.format or domain.detect_format(content)
         if fmt not in domain.SCHEDULE_FORMATS:
@@ -288,7 +301,7 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
         return pb.GetCalendarResponse(content=feed)
 
     async def ImportOutages(self, request: pb.ImportOutagesRequest, rpc: grpc.aio.ServicerContext) -> Any:
-        _may_import()
+        _may(authz.HDO_IMPORT)
         notices = domain.parse_outages(domain.decode_content(request.content, request.content_encoding), self.zone)
         counts = dict.fromkeys((domain.PLANNED, domain.CHANGED, domain.CANCELLED, "unchanged"), 0)
         now = self.clock()
@@ -315,6 +328,14 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
                 )
                 counts[state] += 1
                 await bus.emit(conn, self.db.service, _outage_event(after, before))
+                await audit.record(
+                    conn,
+                    "outage",
+                    str(after.id),
+                    state,
+                    _notice(before).as_json() if before is not None else None,
+                    {**_notice(after).as_json(), "file_name": request.file_name},
+                )
         return pb.ImportOutagesResponse(
             outages=len(notices),
             planned=counts[domain.PLANNED],
@@ -324,6 +345,14 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
         )
 
     async def ListOutages(self, request: pb.ListOutagesRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        after = request.ends_after.ToDatetime(tzinfo=UTC) if request.HasField("ends_after") else self.clock()
+        if request.all_outages:
+            _may(authz.OUTAGES_READ)
+            async with self.db.tenant() as conn:
+                rows = await store.outages_ending_after(conn, after, None, include_cancelled=request.include_cancelled)
+            return pb.ListOutagesResponse(
+                outages=[pb.Outage(notice=notice_pb(r), updated_at=fields.timestamp(r.updated_at)) for r in rows]
+            )
         if len(request.supply_points) > MAX_PLACES:
             raise DomainError("hdo.places.too_many", field="supply_points", params={"max": str(MAX_PLACES)})
         places = [
@@ -339,7 +368,6 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
         ]
         if not places:
             return pb.ListOutagesResponse()
-        after = request.ends_after.ToDatetime(tzinfo=UTC) if request.HasField("ends_after") else self.clock()
         async with self.db.tenant() as conn:
             rows = await store.outages_ending_after(
                 conn, after, [p.ean for p in places if p.ean], include_cancelled=request.include_cancelled

@@ -228,14 +228,13 @@ async def save_outage(
 
 
 async def outages_ending_after(
-    conn: AsyncConnection, after: datetime, eans: Sequence[str], *, include_cancelled: bool
+    conn: AsyncConnection, after: datetime, eans: Sequence[str] | None, *, include_cancelled: bool
 ) -> list[sa.Row]:
-    """Candidates for matching: those naming one of `eans`, and every one with address areas."""
-    query = sa.select(outages).where(
-        scoped(conn, outages),
-        outages.c.ends_at > after,
-        sa.or_(outages.c.eans.overlap(list(eans)), outages.c.areas != sa.cast([], JSONB)),
-    )
+    """Candidates for matching: those naming one of `eans`, and every one with address areas; all when `eans` is
+    None."""
+    query = sa.select(outages).where(scoped(conn, outages), outages.c.ends_at > after)
+    if eans is not None:
+        query = query.where(sa.or_(outages.c.eans.overlap(list(eans)), outages.c.areas != sa.cast([], JSONB)))
     if not include_cancelled:
         query = query.where(outages.c.state != domain.CANCELLED)
     return list((await conn.execute(query.order_by(outages.c.starts_at, outages.c.id))).all())

@@ -22,7 +22,7 @@ from portal.events.v1 import hdo_pb2 as events
 from portal.hdo.v1 import hdo_pb2 as pb
 from portal.hdo.v1.hdo_pb2_grpc import HdoServiceStub
 
-from kit import bus, cli, context, demo, rpc
+from kit import authz, bus, cli, context, demo, rpc
 from kit import db as kitdb
 from kit.errors import DomainError
 from kit.service import start
@@ -59,7 +59,14 @@ def tenant() -> str:
 
 
 def as_staff(tenant_id: str) -> context.bound:
-    return context.bound(context.CallContext(tenant_id=tenant_id, subject="staff-1", subject_kind=context.STAFF))
+    return context.bound(
+        context.CallContext(
+            tenant_id=tenant_id,
+            subject="staff-1",
+            subject_kind=context.STAFF,
+            capabilities=frozenset({authz.TENANT_ADMIN}),
+        )
+    )
 
 
 def as_customer(tenant_id: str) -> context.bound:
@@ -309,6 +316,70 @@ async def test_another_tenant_sees_nothing_and_customers_cannot_import(hdo, tena
             with pytest.raises(DomainError) as refused:
                 await call(request)
             assert refused.value.reason == "forbidden"
+
+
+async def test_only_administrators_import_and_every_import_is_audited(hdo, tenant, infra):
+    agent = context.CallContext(
+        tenant_id=tenant,
+        subject="agent-1",
+        subject_kind=context.STAFF,
+        capabilities=frozenset({authz.CUSTOMER_SERVICE}),
+    )
+    schedule = pb.ImportScheduleRequest(content=csv_schedule(date(2025, 1, 1), "00:00-06:00"), file_name="nt.csv")
+    with context.bound(agent):
+        for call, request in (
+            (hdo.ImportSchedule, schedule),
+            (hdo.ImportOutages, pb.ImportOutagesRequest(content=outages_file())),
+        ):
+            with pytest.raises(DomainError) as refused:
+                await call(request)
+            assert refused.value.reason == "forbidden"
+    assert await count_rows(infra, "schedule_versions", tenant) == 0
+    with as_staff(tenant):
+        imported = await hdo.ImportSchedule(schedule)
+        await hdo.ImportSchedule(schedule)
+        await hdo.ImportOutages(pb.ImportOutagesRequest(content=outages_file(), file_name="odstavky.json"))
+        await hdo.ImportOutages(pb.ImportOutagesRequest(content=outages_file(reason="Oprava vedení")))
+    conn = await asyncpg.connect(infra.admin_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT actor, actor_kind, entity, entity_id, action, before, after FROM hdo.audit_log"
+            " WHERE tenant_id = $1 ORDER BY id",
+            uuid.UUID(tenant),
+        )
+    finally:
+        await conn.close()
+    # the same switching times again change nothing, so they leave no trace either
+    assert [(r["actor"], r["actor_kind"], r["entity"], r["action"]) for r in rows] == [
+        ("staff-1", "staff", "schedule_import", "imported"),
+        ("staff-1", "staff", "outage", "planned"),
+        ("staff-1", "staff", "outage", "changed"),
+    ]
+    assert rows[0]["entity_id"] == imported.import_id
+    assert json.loads(rows[0]["after"]) == {"file_name": "nt.csv", "format": "csv", "changed_codes": ["H1"]}
+    assert json.loads(rows[1]["after"])["file_name"] == "odstavky.json" and json.loads(rows[1]["before"]) is None
+    assert json.loads(rows[2]["before"])["reason"] == "Výměna sloupu"
+    assert json.loads(rows[2]["after"])["reason"] == "Oprava vedení"
+
+
+async def test_staff_list_every_outage_customers_only_theirs(hdo, tenant):
+    with as_staff(tenant):
+        await hdo.ImportOutages(pb.ImportOutagesRequest(content=outages_file(eans=[OTHER_EAN], areas=[])))
+    agent = context.CallContext(
+        tenant_id=tenant,
+        subject="agent-1",
+        subject_kind=context.STAFF,
+        capabilities=frozenset({authz.CUSTOMER_SERVICE}),
+    )
+    everything = pb.ListOutagesRequest(all_outages=True, ends_after=ts(local(2030, 1, 1)))
+    with context.bound(agent):
+        listed = await hdo.ListOutages(everything)
+    assert [(o.notice.external_id, list(o.notice.eans)) for o in listed.outages] == [("110004711", [OTHER_EAN])]
+    with as_customer(tenant), pytest.raises(DomainError) as refused:
+        await hdo.ListOutages(everything)
+    assert refused.value.reason == "forbidden"
+    with context.bound(agent.with_(tenant_id=str(uuid.uuid4()))):
+        assert not (await hdo.ListOutages(everything)).outages
 
 
 async def test_bad_requests_are_refused_with_a_reason(hdo, tenant):

@@ -410,7 +410,10 @@ class ListOutagesRequest(_message.Message):
     SUPPLY_POINTS_FIELD_NUMBER: _builtins.int
     ENDS_AFTER_FIELD_NUMBER: _builtins.int
     INCLUDE_CANCELLED_FIELD_NUMBER: _builtins.int
+    ALL_OUTAGES_FIELD_NUMBER: _builtins.int
     include_cancelled: _builtins.bool
+    all_outages: _builtins.bool
+    """every outage of the tenant, whatever places it touches (supply_points then unused); for staff and the system"""
     @_builtins.property
     def supply_points(self) -> _containers.RepeatedCompositeFieldContainer[Global___SupplyPlace]: ...
     @_builtins.property
@@ -423,10 +426,11 @@ class ListOutagesRequest(_message.Message):
         supply_points: _abc.Iterable[Global___SupplyPlace] | None = ...,
         ends_after: _timestamp_pb2.Timestamp | None = ...,
         include_cancelled: _builtins.bool = ...,
+        all_outages: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["ends_after", b"ends_after"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ends_after", b"ends_after", "include_cancelled", b"include_cancelled", "supply_points", b"supply_points"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_outages", b"all_outages", "ends_after", b"ends_after", "include_cancelled", b"include_cancelled", "supply_points", b"supply_points"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -110,7 +110,7 @@ class HdoServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListOutages(self, request, context):
-        """Outages that touch the given supply points (by EAN or address) and end after an instant.
+        """Outages that touch the given supply points (by EAN or address), or all of them, and end after an instant.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

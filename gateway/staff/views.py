@@ -1,0 +1,154 @@
+"""View models of the staff console's pages; like the customer pages', plain frozen dataclasses the templates read.
+
+Labels are message ids (`N_`) the templates translate; messages built from a service's answer arrive translated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from kit import authz, hdoimport
+
+from ..web.views import N_, NO_ERRORS, PATHS, FormErrors, NavItem
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the console, open to the staff whose roles give its capability."""
+
+    key: str
+    href: str
+    title: str  # message id
+    summary: str  # message id
+    capability: str
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "staff_hdo",
+        PATHS["staff_hdo_import"],
+        N_("HDO switching times"),
+        N_("Import a distribution operator's switching times; every customer on those codes sees them."),
+        authz.HDO_IMPORT,
+    ),
+    Section(
+        "staff_outages",
+        PATHS["staff_outages"],
+        N_("Planned outages"),
+        N_("Every planned outage announced in the brand's area, and the import of new ones."),
+        authz.OUTAGES_READ,
+    ),
+)
+
+ROLES: Mapping[str, str] = MappingProxyType(
+    {authz.CUSTOMER_SERVICE: N_("Customer service"), authz.TENANT_ADMIN: N_("Tenant administrator")}
+)
+
+# the choices of the import form: "" lets the file's content decide, as `portal hdo import` does
+FORMATS: tuple[tuple[str, str], ...] = (
+    ("", N_("Recognise from the content")),
+    ("cez-legacy", N_("ČEZ Distribuce, older service (per day type)")),
+    ("cez-graphql", N_("ČEZ Distribuce, web search (no validity)")),
+    ("cez-dip", N_("ČEZ Distribuce, DIP (per date)")),
+    ("csv", N_("CSV for other operators")),
+    (hdoimport.OUTAGES_FORMAT, N_("Planned outages")),
+)
+
+
+def nav(capabilities: frozenset[str]) -> tuple[NavItem, ...]:
+    """The console's start, the sections the roles open, and the profile (password, two-step verification)."""
+    return (
+        NavItem("staff", PATHS["staff"], N_("Staff console")),
+        *(NavItem(s.key, s.href, s.title) for s in SECTIONS if s.capability in capabilities),
+        NavItem("profile", PATHS["profile"], N_("Profile")),
+    )
+
+
+@dataclass(frozen=True)
+class HomeView:
+    email: str
+    roles: tuple[str, ...]  # message ids; an unknown role shows as its code
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class ImportForm:
+    action: str
+    max_mb: int
+    # switching times can be sent in any format; the outages page takes outages only
+    formats: tuple[tuple[str, str], ...] = ()
+    chosen_format: str = ""
+    valid_from: str = ""
+    errors: FormErrors = NO_ERRORS
+
+
+@dataclass(frozen=True)
+class ScheduleResult:
+    kind = "schedule"  # which outcome, for the template (a class attribute, not a field)
+    file_name: str
+    format: str
+    codes: int
+    changed_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutagesResult:
+    kind = "outages"  # which outcome, for the template
+    file_name: str
+    outages: int
+    planned: int
+    changed: int
+    cancelled: int
+    unchanged: int
+
+    @property
+    def nothing_changed(self) -> bool:
+        return not (self.planned or self.changed or self.cancelled)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a file was refused as a whole: where in it (translated, may be empty) and what is wrong (translated)."""
+
+    kind = "refused"  # which outcome, for the template
+    file_name: str
+    where: str
+    message: str
+
+
+Outcome = ScheduleResult | OutagesResult | Refusal | None
+
+
+@dataclass(frozen=True)
+class ImportView:
+    form: ImportForm
+    outcome: Outcome = None
+
+
+@dataclass(frozen=True)
+class OutageArea:
+    text: str  # postal code, city, street
+    house_from: int | None
+    house_to: int | None
+
+
+@dataclass(frozen=True)
+class StaffOutageRow:
+    operator: str
+    external_id: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    state: str  # planned, changed, cancelled
+    eans: tuple[str, ...]
+    areas: tuple[OutageArea, ...]
+
+
+@dataclass(frozen=True)
+class OutagesView:
+    rows: tuple[StaffOutageRow, ...]
+    # None: the roles allow reading only
+    upload: ImportView | None
