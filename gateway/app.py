@@ -169,10 +169,16 @@ def handle_exception(request: Request, exc: Exception) -> Response:
             return problem(403, "Forbidden", "csrf.invalid")
         return web_errors.page(request, 403, "csrf.invalid")
     if isinstance(exc, HTTPException):
-        reason = {404: "not_found", 403: "forbidden", 405: "not_found"}.get(exc.status_code, "invalid")
+        reason = {404: "not_found", 403: "forbidden", 405: "not_found", 413: "too_large"}.get(
+            exc.status_code, "invalid"
+        )
         if is_api(request):
             return problem(exc.status_code, str(exc.detail), reason, detail=str(exc.extra or ""))
-        return web_errors.page(request, exc.status_code, reason)
+        params = {}
+        if exc.status_code == 413:
+            # refused before the form is read, so the page says the limit instead of the form showing it
+            params["max_mb"] = (request.route_handler.resolve_request_max_body_size() or 0) // (1024 * 1024)
+        return web_errors.page(request, exc.status_code, reason, params=params)
     request.logger.exception("unhandled error")
     if is_api(request):
         return problem(500, "Internal error", "internal")
@@ -185,7 +191,8 @@ async def healthz() -> dict[str, str]:
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
-    from .web import hdo_pages, pages, readings_pages
+    from .staff import pages as staff_pages
+    from .web import hdo_pages, pages, preferences_pages, readings_pages
 
     settings = settings or Settings.from_env()
     https = settings.public_scheme == "https"
@@ -198,7 +205,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.oauth_client_secret = derive(settings, "oauth.portal-web").hex()
         app.state.feed_key = derive(settings, hdo.FEED_PURPOSE)
         app.state.principals = PrincipalCache(settings.session_cache_seconds)
-        app.state.low_tariff = hdo.LowTariffAnswers()
+        app.state.hdo_answers = hdo.HdoAnswers(settings.hdo_cache_seconds)
         if services is None:
             freeze_startup_objects()
 
@@ -212,6 +219,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         *pages.ROUTES,
         *hdo_pages.ROUTES,
         *readings_pages.ROUTES,
+        *preferences_pages.ROUTES,
+        *staff_pages.ROUTES,
     ]
     return Litestar(
         route_handlers=[

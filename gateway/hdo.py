@@ -11,11 +11,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import uuid
 from calendar import monthrange
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from portal.accounts.v1 import accounts_pb2
@@ -144,34 +146,69 @@ def low_tariff_day(
     return views.LowTariffDay(day, tuple(spans), seconds, is_today=day == today)
 
 
-def week_days(
-    windows: list[tuple[datetime, datetime]], monday: date, zone: ZoneInfo, today: date
-) -> tuple[views.LowTariffDay, ...]:
-    return tuple(low_tariff_day(windows, monday + timedelta(days=i), zone, today) for i in range(7))
-
-
-class LowTariffAnswers:
-    """The operator's answer to "is the low tariff on now" per tenant and HDO code, kept until the next switch (the
-    answer cannot change before it unless a new schedule is imported) and at most `ttl` seconds: many customers
-    share a code, and the home page asks on every view. Operators' public data, not a customer's."""
+class HdoAnswers:
+    """The hdo service's answers per tenant and HDO code, kept for a short while: "is the low tariff on now" until
+    the next switch (it cannot change before it unless a new schedule is imported), a stretch of days' schedule for
+    `ttl` seconds. Many customers share a code and the home page and the HDO page ask on every view; these are the
+    operators' public data, not a customer's, so one customer's view may serve another's. A new import reaches the
+    pages within `ttl`."""
 
     def __init__(self, ttl: float = 60.0, max_entries: int = 10_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._kept: dict[tuple[str, str], tuple[float, hdo_pb2.IsLowTariffResponse]] = {}
+        self._kept: dict[tuple, tuple[float, Any]] = {}
 
-    async def ask(self, services: Services, tenant_id: str, code: str) -> hdo_pb2.IsLowTariffResponse:
-        key = (tenant_id, code)
+    def _keep(self, key: tuple, until: float, answer: Any) -> None:
+        if len(self._kept) >= self.max_entries:
+            self._kept.clear()
+        self._kept[key] = (until, answer)
+
+    async def _answer(self, key: tuple, ask: Callable[[], Awaitable[Any]], until: Callable[[Any, float], float]) -> Any:
         now = datetime.now(UTC).timestamp()
         kept = self._kept.get(key)
         if kept is not None and kept[0] > now:
             return kept[1]
-        resp = await services.hdo.IsLowTariff(hdo_pb2.IsLowTariffRequest(code=code))
-        until = resp.until.ToDatetime(tzinfo=UTC).timestamp() if resp.HasField("until") else now + self.ttl
-        if len(self._kept) >= self.max_entries:
-            self._kept.clear()
-        self._kept[key] = (min(until, now + self.ttl), resp)
-        return resp
+        answer = await ask()
+        self._keep(key, min(until(answer, now), now + self.ttl), answer)
+        return answer
+
+    async def now(self, services: Services, tenant_id: str, code: str) -> hdo_pb2.IsLowTariffResponse:
+        def next_switch(resp: hdo_pb2.IsLowTariffResponse, now: float) -> float:
+            return resp.until.ToDatetime(tzinfo=UTC).timestamp() if resp.HasField("until") else now + self.ttl
+
+        return await self._answer(
+            ("now", tenant_id, code),
+            lambda: services.hdo.IsLowTariff(hdo_pb2.IsLowTariffRequest(code=code)),
+            next_switch,
+        )
+
+    async def days(
+        self, services: Services, tenant_id: str, code: str, first: date, last: date, zone: ZoneInfo, today: date
+    ) -> tuple[views.LowTariffDay, ...]:
+        """The low-tariff times of each local day from `first` to `last`, cut at midnight."""
+
+        async def ask() -> tuple[views.LowTariffDay, ...]:
+            resp = await services.hdo.GetSchedule(
+                hdo_pb2.GetScheduleRequest(code=code, first_day=first.isoformat(), last_day=last.isoformat())
+            )
+            windows = windows_of(resp)
+            count = (last - first).days + 1
+            return tuple(low_tariff_day(windows, first + timedelta(days=i), zone, today) for i in range(count))
+
+        return await self._answer(("days", tenant_id, code, first, last, zone.key, today), ask, _for_ttl)
+
+    async def outages(self, tenant_id: str, user_id: str, number: str, ask: Callable[[], Awaitable[Any]]) -> Any:
+        """What the home page tells of the upcoming outages at a customer's supply points, as one user sees them (a
+        delegate may see fewer points), so kept per user and customer number."""
+        return await self._answer(("outages", tenant_id, user_id, number), ask, _for_ttl)
+
+    def outages_seen(self, tenant_id: str, user_id: str, number: str, answer: Any) -> None:
+        """The outages page asked hdo afresh: the home page shows the same from now on."""
+        self._keep(("outages", tenant_id, user_id, number), datetime.now(UTC).timestamp() + self.ttl, answer)
+
+
+def _for_ttl(_answer: Any, now: float) -> float:
+    return math.inf
 
 
 def low_tariff_now(resp: hdo_pb2.IsLowTariffResponse) -> views.LowTariffNow:
@@ -212,7 +249,7 @@ def read_feed_token(key: bytes, tenant_id: str, token: str) -> tuple[str, str]:
 # --- planned outages ---------------------------------------------------------------------------------
 
 
-async def customer_points(services: Services, principal: Principal, number: str) -> list[accounts_pb2.SupplyPoint]:
+async def customer_points(services: Services, number: str) -> list[accounts_pb2.SupplyPoint]:
     """All of the customer's supply points the caller may see, a page of a hundred per call (the call context is
     bound by the caller)."""
     points: list[accounts_pb2.SupplyPoint] = []

@@ -42,6 +42,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import pass_context
+from markupsafe import Markup
 
 from gateway.web.views import LABELS, N_
 
@@ -127,7 +128,49 @@ REASON_MESSAGES: Mapping[str, str] = {
     "history.days_invalid": N_(
         "The end must not be before the start, and at most %(max_years)s years can be shown at once."
     ),
+    "too_large": N_("What you sent is larger than %(max_mb)s MB, the most this page takes."),
+    # an operator's file refused as a whole; the staff console puts the line or record in front
+    "hdo.import.too_large": N_("The file is larger than %(max_mb)s MB."),
+    "hdo.import.empty": N_("The file is empty."),
+    "hdo.import.encoding_invalid": N_("The file is not UTF-8 text, or its compression is damaged."),
+    "hdo.import.format_unknown": N_("The file's format was not recognised. Choose the format."),
+    "hdo.import.json_invalid": N_("The file is not valid JSON."),
+    "hdo.import.shape_invalid": N_("The content does not have the structure of this format."),
+    "hdo.import.status_invalid": N_("The file is not a successful answer of the operator's service."),
+    "hdo.import.header_invalid": N_("The first line must be the header %(expected)s."),
+    "hdo.import.columns_invalid": N_("A line must have %(expected)s columns."),
+    "hdo.import.field_missing": N_("%(name)s is missing or empty."),
+    "hdo.import.time_invalid": N_("%(value)s is not a time. Write H:MM, for example 6:30."),
+    "hdo.import.window_invalid": N_("%(value)s is not a time window. Write H:MM-H:MM, for example 22:00-6:00."),
+    "hdo.import.window_empty": N_("The window %(value)s ends when it starts."),
+    "hdo.import.pair_incomplete": N_("Switch-on and switch-off time %(slot)s do not come as a pair."),
+    "hdo.import.day_type_unknown": N_(
+        "%(value)s is not a known day type (mon to sun, a range such as mon-fri, holidays)."
+    ),
+    "hdo.import.day_type_duplicate": N_("The same days are given twice for %(code)s."),
+    "hdo.import.validity_invalid": N_(
+        "The validity of %(code)s is not right: it must end after it starts, and a dated day has none."
+    ),
+    "hdo.import.date_invalid": N_("%(value)s is not a valid date."),
+    "hdo.import.date_duplicate": N_("%(value)s is given twice for %(code)s."),
+    "hdo.import.weekday_mismatch": N_("The day name %(value)s does not match the date."),
+    "hdo.import.datetime_invalid": N_("%(value)s is not a date and time. Write YYYY-MM-DDTHH:MM."),
+    "hdo.import.period_invalid": N_("The outage must end after it starts."),
+    "hdo.import.places_missing": N_("The outage names no supply points (eans) and no areas."),
+    "hdo.import.ean_invalid": N_("%(value)s is not a valid EAN."),
+    "hdo.import.area_invalid": N_("An area needs a postal code, a city or a street."),
+    "hdo.import.house_number_invalid": N_("%(value)s is not a house number."),
+    "hdo.import.outage_duplicate": N_("The outage %(value)s is given twice."),
     "idempotency_key.invalid": N_("This form has expired. Reload the page and enter the reading again."),
+    "preferences.kind_unknown": N_("This kind of message is not known. Reload the page and try again."),
+    "preferences.channel_unknown": N_("Choose e-mail or SMS."),
+    "preferences.channel_required": N_(
+        "Choose at least one way: we must be able to tell you about planned outages of your electricity."
+    ),
+    "preferences.sms_unavailable": N_("Messages by SMS are not offered at the moment. Choose e-mail."),
+    "preferences.phone_missing": N_(
+        "There is no phone number in your contact details, so SMS cannot be chosen. Call our customer line to add one."
+    ),
     "conflict": N_("This was already submitted for something else. Reload the page and try again."),
     "not_found": N_("The page or item was not found."),
     "forbidden": N_("You do not have permission to do this."),
@@ -246,6 +289,7 @@ def format_kwh(value: Decimal | int | float, locale: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
 def format_date(value: date, locale: str, fmt: str = "medium") -> str:
     return babel_dates.format_date(value, format=fmt, locale=_babel_locale(locale))
 
@@ -361,6 +405,16 @@ def _datetime_filter(ctx: jinja2.runtime.Context, value: datetime, tz: str, fmt:
     return format_datetime(value, tz, _locale_of(ctx), fmt)
 
 
+# a length of time as the HDO page shows it: a filter, not a template macro, as the page shows it for every day
+HOURS_MINUTES = N_("%(hours)s h %(minutes)s min")
+
+
+@pass_context
+def _duration_filter(ctx: jinja2.runtime.Context, value: Any) -> Markup:
+    text = translations(_locale_of(ctx)).gettext(HOURS_MINUTES) % {"hours": value.hours, "minutes": value.minutes}
+    return Markup('<time datetime="{}">{}</time>').format(value.iso, text)
+
+
 @pass_context
 def _label_filter(ctx: jinja2.runtime.Context, code: str, kind: str) -> str:
     msgid = LABELS.get(kind, {}).get(code)
@@ -392,6 +446,7 @@ def make_environment(templates_dir: Path | str = TEMPLATES_DIR) -> jinja2.Enviro
         kwh=_kwh_filter,
         date=_date_filter,
         datetime=_datetime_filter,
+        duration=_duration_filter,
         label=_label_filter,
         reason=_reason_filter,
         css_color=css_color,

@@ -66,6 +66,12 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    # the SMS gateway (Twilio's Messages API or one that speaks it): base URL, account, token and sender number or
+    # name; without a URL SMS stay queued and cannot be chosen
+    sms_url: str = ""
+    sms_account: str = ""
+    sms_token: str = ""
+    sms_sender: str = ""
     otlp_endpoint: str = ""
     # Prometheus scrape port of this process; 0: no metrics endpoint
     metrics_port: int = 0
@@ -77,6 +83,9 @@ class Settings:
     # at most how long pages are served on a web session's token without identity confirming it (renewed in the
     # background before then); 0 asks identity on every page
     session_cache_seconds: float = 15.0
+    # at most how long the gateway keeps the operators' low-tariff answers per HDO code, so a new import reaches
+    # the pages within it; 0 asks hdo on every page
+    hdo_cache_seconds: float = 60.0
     # how long before a planned outage starts its customers get a reminder; 0: no reminders
     outage_reminder_hours: float = 48.0
 
@@ -105,6 +114,10 @@ class Settings:
             smtp_user=env.get("PORTAL_SMTP_USER", ""),
             smtp_password=env.get("PORTAL_SMTP_PASSWORD", ""),
             smtp_starttls=_bool(env, "PORTAL_SMTP_STARTTLS", False),
+            sms_url=env.get("PORTAL_SMS_URL", "").rstrip("/"),
+            sms_account=env.get("PORTAL_SMS_ACCOUNT", ""),
+            sms_token=env.get("PORTAL_SMS_TOKEN", ""),
+            sms_sender=env.get("PORTAL_SMS_SENDER", ""),
             otlp_endpoint=env.get("PORTAL_OTLP_ENDPOINT", ""),
             metrics_port=_int(env, "PORTAL_METRICS_PORT", 0),
             log_level=env.get("PORTAL_LOG_LEVEL", "INFO").upper(),
@@ -112,6 +125,7 @@ class Settings:
             rpc_deadline_seconds=_float(env, "PORTAL_RPC_DEADLINE_SECONDS", 5.0),
             db_pool_size=_int(env, "PORTAL_DB_POOL_SIZE", 10),
             session_cache_seconds=_float(env, "PORTAL_SESSION_CACHE_SECONDS", 15.0),
+            hdo_cache_seconds=_float(env, "PORTAL_HDO_CACHE_SECONDS", 60.0),
             outage_reminder_hours=_float(env, "PORTAL_OUTAGE_REMINDER_HOURS", 48.0),
         )
 

@@ -4,16 +4,22 @@ PORTAL_TEST_DATABASE_URL / PORTAL_TEST_NATS_URL point at running ones) and a loc
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import email
+import json
 import os
+import re
 import socket
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import asyncpg
 import pytest
@@ -139,6 +145,93 @@ def mailbox() -> Iterator[Mailbox]:
         controller.stop()
 
 
+@dataclass
+class SmsGateway:
+    """A real HTTP server answering like Twilio's Messages API: Basic auth with the account and token, form fields
+    To, From and Body, 201 with a message sid. `script` holds, per number, the statuses to answer before
+    accepting (500: try again later, 400: refused)."""
+
+    account: str = "AC" + "0" * 30 + "01"
+    token: str = "test-sms-token"
+    sender: str = "+420700100200"
+    port: int = 0
+    messages: list[dict[str, str]] = field(default_factory=list)
+    # every request that reached the messages endpoint, with the status it got
+    attempts: list[tuple[str, int]] = field(default_factory=list)
+    script: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def to(self, number: str, containing: str = "") -> list[dict[str, str]]:
+        return [m for m in self.messages if m["To"] == number and containing in m["Body"]]
+
+    async def wait_for(self, number: str, containing: str = "", timeout: float = 15.0) -> dict[str, str]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.to(number, containing):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no SMS to {number} with {containing!r} within {timeout}s")
+            await asyncio.sleep(0.1)
+        return self.to(number, containing)[0]
+
+
+def _sms_handler(gateway: SmsGateway) -> type[BaseHTTPRequestHandler]:
+    expected_auth = "Basic " + base64.b64encode(f"{gateway.account}:{gateway.token}".encode()).decode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def answer(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            if self.path != f"/2010-04-01/Accounts/{gateway.account}/Messages.json":
+                return self.answer(404, {"code": 20404, "message": "The requested resource was not found"})
+            if self.headers.get("Authorization") != expected_auth:
+                return self.answer(401, {"code": 20003, "message": "Authenticate"})
+            if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                return self.answer(400, {"code": 20001, "message": "Form-encoded body expected"})
+            form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+            to = form.get("To", "")
+            if not re.fullmatch(r"\+[1-9][0-9]{6,14}", to):
+                status, problem = 400, {"code": 21211, "message": f"The 'To' number {to} is not a valid phone number."}
+            elif form.get("From") != gateway.sender or not form.get("Body"):
+                status, problem = 400, {"code": 21602, "message": "Message body and a valid From are required"}
+            else:
+                scripted = gateway.script.get(to, [])
+                status = scripted.pop(0) if scripted else 201
+                problem = {"code": 21610 if status < 500 else 20500, "message": f"scripted {status}"}
+            gateway.attempts.append((to, status))
+            if status != 201:
+                return self.answer(status, problem)
+            gateway.messages.append(form)
+            return self.answer(201, {"sid": "SM" + uuid.uuid4().hex, "status": "queued", "to": to})
+
+    return Handler
+
+
+@pytest.fixture(scope="session")
+def sms_gateway() -> Iterator[SmsGateway]:
+    gateway = SmsGateway()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _sms_handler(gateway))
+    gateway.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield gateway
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def spans() -> InMemorySpanExporter:
     SPANS.clear()
@@ -166,7 +259,9 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-async def stack(infra: Infra, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+async def stack(
+    infra: Infra, mailbox: Mailbox, sms_gateway: SmsGateway, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
     import uvicorn
 
     from gateway.app import create_app
@@ -188,6 +283,10 @@ async def stack(infra: Infra, mailbox: Mailbox, tmp_path_factory: pytest.TempPat
         public_port=http_port,
         smtp_port=mailbox.port,
         smtp_from="portal@energy-portal.test",
+        sms_url=sms_gateway.url,
+        sms_account=sms_gateway.account,
+        sms_token=sms_gateway.token,
+        sms_sender=sms_gateway.sender,
     )
     running = {}
     for spec in (ACCOUNTS, IDENTITY, NOTIFICATIONS, HDO, BILLING):

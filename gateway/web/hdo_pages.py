@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get
@@ -17,13 +16,9 @@ from .. import hdo, i18n
 from ..principal import call_context, principal_of
 from ..services import Services
 from . import render, views
-from .pages import acting_for, address, ctx, customer_page, row, signed_in
+from .pages import acting_for, address, ctx, customer_page, outage_card_of, outage_rows, row, signed_in
 
 WEEKS = (("this", views.N_("This week")), ("next", views.N_("Next week")))
-
-
-def _schedule(code: str, first, last) -> hdo_pb2.GetScheduleRequest:
-    return hdo_pb2.GetScheduleRequest(code=code, first_day=first.isoformat(), last_day=last.isoformat())
 
 
 def feed_urls(request: Request, supply_point_id: str, user_id: str) -> tuple[str, str]:
@@ -53,32 +48,30 @@ async def supply_point_hdo(request: Request, services: Services, supply_point_id
             first, last = (i18n.format_date(d, page_ctx.locale) for d in (bounds.first, bounds.last))
             day_error = render.translate(page_ctx, err.reason, first=first, last=last)
     code = point.hdo_code
-    # the two weeks answer for a picked day within them; any other day is a third call, made alongside
+    answers: hdo.HdoAnswers = request.app.state.hdo_answers
+    tenant_id = call.tenant_id
+    # the two weeks answer for a picked day within them; any other day is a third question, asked alongside
     elsewhere = picked is not None and not monday <= picked <= bounds.last
     with context.bound(call):
-        # a call takes its context when it is made, so the calls are made inside the block
-        calls = [
-            services.hdo.IsLowTariff(hdo_pb2.IsLowTariffRequest(code=code)),
-            services.hdo.GetSchedule(_schedule(code, monday, bounds.last)),
+        # gather's tasks take the bound context when they are created, so they are created inside the block
+        asked = [
+            answers.now(services, tenant_id, code),
+            answers.days(services, tenant_id, code, monday, bounds.last, zone, bounds.today),
         ]
         if elsewhere:
-            calls.append(services.hdo.GetSchedule(_schedule(code, picked, picked)))
-        now, weeks, *other = await asyncio.gather(*calls)
-    windows = hdo.windows_of(weeks)
+            asked.append(answers.days(services, tenant_id, code, picked, picked, zone, bounds.today))
+        now, days, *other = await asyncio.gather(*asked)
     picked_day = None
     if picked is not None:
-        picked_day = hdo.low_tariff_day(hdo.windows_of(other[0]) if other else windows, picked, zone, bounds.today)
+        picked_day = other[0][0] if other else days[(picked - monday).days]
     feed_url, webcal_url = feed_urls(request, point.id, principal.user.id)
     view = views.LowTariffView(
         supply_point=row(point),
         code=code,
         time_zone=brand.time_zone,
         now=hdo.low_tariff_now(now),
-        today=hdo.low_tariff_day(windows, bounds.today, zone, bounds.today),
-        weeks=tuple(
-            views.LowTariffWeek(key, title, hdo.week_days(windows, monday + timedelta(days=7 * i), zone, bounds.today))
-            for i, (key, title) in enumerate(WEEKS)
-        ),
+        today=days[(bounds.today - monday).days],
+        weeks=tuple(views.LowTariffWeek(key, title, days[7 * i : 7 * i + 7]) for i, (key, title) in enumerate(WEEKS)),
         first_day=bounds.first,
         last_day=bounds.last,
         feed_url=feed_url,
@@ -130,21 +123,13 @@ async def calendar_feed(request: Request, services: Services, feed: str) -> Resp
 async def outages(request: Request, services: Services) -> Response:
     principal = await signed_in(request, services)
     number = acting_for(request, principal)
-    with context.bound(ctx(request, principal, number)):
-        points = await hdo.customer_points(services, principal, number)
+    call = ctx(request, principal, number)
+    with context.bound(call):
+        points = await hdo.customer_points(services, number)
         found = await hdo.upcoming_outages(services, points)
-    rows = {p.id: row(p) for p in points}
+    request.app.state.hdo_answers.outages_seen(call.tenant_id, call.subject, number, outage_card_of(found, points))
     view = views.OutagesView(
-        rows=tuple(
-            views.OutageRow(
-                starts_at=hdo.instant(o.notice.starts_at),
-                ends_at=hdo.instant(o.notice.ends_at),
-                reason=o.notice.reason,
-                state=o.notice.state,
-                places=tuple(rows[i] for i in o.supply_point_ids if i in rows),
-            )
-            for o in found
-        ),
+        rows=outage_rows(found, points),
         electricity_count=sum(1 for p in points if p.commodity == "electricity"),
     )
     return render.html(request, "outages.html", await customer_page(request, services, principal, "outages"), view=view)

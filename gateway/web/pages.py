@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -12,6 +13,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect
 from portal.accounts.v1 import accounts_pb2
 from portal.common.v1 import common_pb2
+from portal.hdo.v1 import hdo_pb2
 from portal.identity.v1 import identity_pb2
 
 from kit import authz, context
@@ -119,6 +121,22 @@ def row(p: accounts_pb2.SupplyPoint) -> views.SupplyPointRow:
         product=p.product,
         distribution_tariff=p.distribution_tariff,
         customer_number=p.customer_number,
+    )
+
+
+def outage_rows(
+    found: Iterable[hdo_pb2.Outage], points: Iterable[accounts_pb2.SupplyPoint]
+) -> tuple[views.OutageRow, ...]:
+    rows = {p.id: row(p) for p in points}
+    return tuple(
+        views.OutageRow(
+            starts_at=hdo.instant(o.notice.starts_at),
+            ends_at=hdo.instant(o.notice.ends_at),
+            reason=o.notice.reason,
+            state=o.notice.state,
+            places=tuple(rows[i] for i in o.supply_point_ids if i in rows),
+        )
+        for o in found
     )
 
 
@@ -389,7 +407,8 @@ async def dashboard(request: Request, services: Services) -> Response:
     principal = await signed_in(request, services)
     number = acting_for(request, principal)
     if not number:
-        return Redirect(path=views.PATHS["profile"])
+        # staff act for no customer: they start in the staff console
+        return Redirect(path=views.PATHS["staff" if principal.is_staff else "profile"])
     call = ctx(request, principal, number)
     page_ctx = await customer_page(request, services, principal, "dashboard")
     names = {c.number: c.name for c in page_ctx.customers}
@@ -425,6 +444,7 @@ async def dashboard(request: Request, services: Services) -> Response:
         capabilities=call.capabilities,
         actions=SERVED_ACTIONS,
         low_tariff=await low_tariff_card(request, services, call, points.supply_points),
+        outages=await outage_card(request, services, call, points),
     )
     return render.html(request, "dashboard.html", page_ctx, view=view)
 
@@ -440,12 +460,41 @@ async def low_tariff_card(
         return None
     try:
         with context.bound(call):
-            now = await request.app.state.low_tariff.ask(services, call.tenant_id, point.hdo_code)
+            now = await request.app.state.hdo_answers.now(services, call.tenant_id, point.hdo_code)
     except DomainError as err:
         if err.reason not in ("unavailable", "deadline"):
             raise
         return None
     return views.LowTariffCard(row(point), point.hdo_code, hdo.low_tariff_now(now))
+
+
+def outage_card_of(found: list[hdo_pb2.Outage], points: Iterable[accounts_pb2.SupplyPoint]) -> views.OutageCard | None:
+    coming = [o for o in found if o.notice.state != "cancelled"]
+    return views.OutageCard(next=outage_rows(coming[:1], points)[0], more=len(coming) - 1) if coming else None
+
+
+async def outage_card(
+    request: Request, services: Services, call: context.CallContext, listed: accounts_pb2.ListSupplyPointsResponse
+) -> views.OutageCard | None:
+    """The next planned outage at the customer's electricity supply points, and how many more there are. The
+    answer is kept a minute per user and customer number; the dashboard does without it when hdo does not answer."""
+    if not listed.electricity_count:
+        return None
+    number = call.customer_number
+
+    async def ask() -> views.OutageCard | None:
+        points = list(listed.supply_points)
+        if len(points) < listed.electricity_count + listed.gas_count:
+            points = await hdo.customer_points(services, number)
+        return outage_card_of(await hdo.upcoming_outages(services, points), points)
+
+    try:
+        with context.bound(call):
+            return await request.app.state.hdo_answers.outages(call.tenant_id, call.subject, number, ask)
+    except DomainError as err:
+        if err.reason not in ("unavailable", "deadline"):
+            raise
+        return None
 
 
 @get("/supply-points", name="supply_points")

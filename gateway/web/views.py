@@ -23,7 +23,11 @@ Routes the templates link to or post to are listed in `PATHS`; the handlers serv
     /supply-points/{id}/consumption  history (GET by=month|year); .csv the same as a file
     /calendar/hdo/{token}.ics the low-tariff calendar feed (no session: the token is the credential)
     /customer             GET customer, next: switch the acting-for customer number, then redirect to next
+    /profile/notifications  how each kind of message is delivered (GET), POST the channels chosen per kind
     /theme.css            the tenant's colours, from theme.css.j2
+    /staff                the staff console (gateway/staff): its sections by the staff member's roles
+    /staff/hdo/import     GET form, POST (multipart) an operator's switching times or outages file
+    /staff/outages        every planned outage of the brand; POST (multipart) an outages file
 """
 
 from __future__ import annotations
@@ -70,11 +74,15 @@ PATHS: Mapping[str, str] = MappingProxyType(
         "profile_totp": "/profile/totp",
         "profile_totp_confirm": "/profile/totp/confirm",
         "profile_totp_disable": "/profile/totp/disable",
+        "profile_notifications": "/profile/notifications",
         "locale": "/locale",
         "customer": "/customer",
         "theme": "/theme.css",
         "static": "/static",
         "terms": "/static/terms.html",
+        "staff": "/staff",
+        "staff_hdo_import": "/staff/hdo/import",
+        "staff_outages": "/staff/outages",
     }
 )
 
@@ -115,6 +123,8 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "monthly": N_("Monthly"),
             "continuous": N_("Continuous (interval metering)"),
         },
+        "message_kind": {"outages": N_("Planned outages and their changes")},
+        "channel": {"email": N_("E-mail"), "sms": N_("SMS")},
     }
 )
 
@@ -345,6 +355,7 @@ class DashboardView:
     capabilities: frozenset[str]
     actions: tuple[QuickAction, ...] = QUICK_ACTIONS
     low_tariff: LowTariffCard | None = None
+    outages: OutageCard | None = None
 
     @property
     def supply_point_count(self) -> int:
@@ -514,6 +525,14 @@ class OutageRow:
     reason: str
     state: str  # planned, changed, cancelled
     places: tuple[SupplyPointRow, ...]
+
+
+@dataclass(frozen=True)
+class OutageCard:
+    """The dashboard's line about the next planned outage at the customer's supply points."""
+
+    next: OutageRow
+    more: int
 
 
 @dataclass(frozen=True)
@@ -721,6 +740,25 @@ class ProfileView:
     customers: tuple[CustomerChoice, ...]
     totp_enrolment: TotpEnrolment | None = None
     pending_email: str | None = None  # a new login e-mail awaiting its confirmation link
+
+
+@dataclass(frozen=True)
+class PreferenceRow:
+    kind: str
+    channels: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PreferencesView:
+    """How each kind of message reaches the customer, and whether the signed-in user may change it (owners may,
+    delegates see it only)."""
+
+    rows: tuple[PreferenceRow, ...]
+    channels: tuple[str, ...]
+    # where SMS go (E.164), from the customer's contact data; empty when there is none
+    phone: str
+    sms_available: bool
+    can_change: bool
 
 
 def brand_from_tenant(tenant: object) -> Brand:

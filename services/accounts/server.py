@@ -24,6 +24,7 @@ from . import domain, store
 MAX_PAGE_SIZE = 100
 # EANs and address ranges one outage may name
 MAX_OUTAGE_PLACES = 10_000
+AFFECTED_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 25
 
 
@@ -299,13 +300,26 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             )
             for a in request.areas
         ]
+        size = request.page.page_size or AFFECTED_PAGE_SIZE
+        if not 0 < size <= AFFECTED_PAGE_SIZE:
+            raise DomainError("page_size.invalid", field="page_size")
+        after = domain.decode_page_token(request.page.page_token) if request.page.page_token else ""
         if not (eans or areas):
             return pb.FindAffectedSupplyPointsResponse()
         async with self.db.tenant() as conn:
+            # one more than the page, to know whether another follows; the area test below may drop rows of a page
             rows = await store.supply_points_with_customers(
-                conn, eans=sorted(eans), postal_codes=places.candidate_postal_codes(areas), commodity=request.commodity
+                conn,
+                eans=sorted(eans),
+                postal_codes=places.candidate_postal_codes(areas),
+                commodity=request.commodity,
+                after_identifier=after,
+                limit=size + 1,
             )
+        more = len(rows) > size
+        rows = rows[:size]
         return pb.FindAffectedSupplyPointsResponse(
+            page=common_pb2.PageInfo(next_page_token=domain.encode_page_token(rows[-1].identifier) if more else ""),
             supply_points=[
                 pb.AffectedSupplyPoint(
                     supply_point_id=str(r.id),
@@ -314,6 +328,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
                     customer_number=r.customer_number,
                     customer_name=r.customer_name,
                     customer_email=r.customer_email,
+                    customer_phone=r.customer_phone,
                 )
                 for r in rows
                 if places.affected(
@@ -321,5 +336,5 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
                     areas,
                     places.Place(str(r.id), r.identifier, r.postal_code, r.city, r.street, r.house_number),
                 )
-            ]
+            ],
         )

@@ -302,15 +302,22 @@ async def update_contact(conn: AsyncConnection, number: str, email: str, phone: 
 
 
 async def supply_points_with_customers(
-    conn: AsyncConnection, *, eans: Sequence[str], postal_codes: frozenset[str] | None, commodity: str
+    conn: AsyncConnection,
+    *,
+    eans: Sequence[str],
+    postal_codes: frozenset[str] | None,
+    commodity: str,
+    after_identifier: str,
+    limit: int,
 ) -> list[sa.Row]:
     """Supply points listed by EAN or with one of the postal codes (spaces ignored; None: every postal code), each
-    with its customer's name and e-mail, in identifier order."""
+    with its customer's name, e-mail and phone, in identifier order: at most `limit` after `after_identifier`."""
     query = (
         sa.select(
             supply_points,
             customers.c.name.label("customer_name"),
             customers.c.email.label("customer_email"),
+            customers.c.phone.label("customer_phone"),
         )
         .select_from(
             supply_points.join(
@@ -332,4 +339,6 @@ async def supply_points_with_customers(
         )
     if commodity:
         query = query.where(supply_points.c.commodity == commodity)
-    return list((await conn.execute(query.order_by(supply_points.c.identifier))).all())
+    if after_identifier:
+        query = query.where(supply_points.c.identifier > after_identifier)
+    return list((await conn.execute(query.order_by(supply_points.c.identifier).limit(limit))).all())

@@ -1,7 +1,8 @@
 """Tenant isolation and authorisation over HTTP, for every route the gateway serves.
 
 The matrix below names, for each route of the app's own route table, how to call it and what an anonymous
-caller, the signed-in customer and the same customer holding someone else's ids get. A route added to the
+caller, the signed-in customer, the same customer holding someone else's ids and (for the staff console) the brand's
+staff get. A route added to the
 gateway without a row here fails `test_every_route_is_in_the_matrix`, so no endpoint escapes these checks.
 Every row runs twice: with the services' own tenant filter and with it switched off, when PostgreSQL
 row-level security is the only guard.
@@ -75,6 +76,8 @@ class Viewpoint:
     own: Subject
     neighbour: Subject
     others: tuple[Subject, ...]
+    # a staff login of the brand (tenant administrator); empty: the brand has none in the demo data
+    staff: str = ""
 
 
 JANA = subject("volta", demo.JANA, "jana@volta.example")
@@ -84,7 +87,7 @@ MLYNY = subject("esco", demo.MLYNY)
 IVAN = subject("balkan", demo.IVAN, "ivan@balkan.example")
 
 VIEWPOINTS = {
-    "volta": Viewpoint(own=JANA, neighbour=PEKARNY, others=(TOVARNA, IVAN)),
+    "volta": Viewpoint(own=JANA, neighbour=PEKARNY, others=(TOVARNA, IVAN), staff="admin@volta.example"),
     "esco": Viewpoint(own=TOVARNA, neighbour=MLYNY, others=(JANA, IVAN)),
 }
 
@@ -121,6 +124,8 @@ class Row:
     json: bool = False
     # the other brands' ids only: another customer of the same brand holding its own token is no breach
     brands_only: bool = False
+    # what the brand's staff get, signed in on its host (None: not asked)
+    staff: Expect | None = None
 
 
 def get(path: str) -> Callable[[Subject], tuple[str, str, dict | None]]:
@@ -243,6 +248,22 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/supply-points/{supply_point_id:str}/consumption"): Row(
         get("/api/v1/supply-points/{s.supply_point_id}/consumption?by=year"), 401, 200, other_ids=404, auth="bearer"
     ),
+    ("GET", "/api/v1/customers/{customer_number:str}/notification-preferences"): Row(
+        get("/api/v1/customers/{s.customer_number}/notification-preferences"), 401, 200, other_ids=404, auth="bearer"
+    ),
+    # only the owner changes them, and a third-party application (the command-line client) is never the owner
+    ("PUT", "/api/v1/customers/{customer_number:str}/notification-preferences"): Row(
+        lambda s: (
+            "PUT",
+            f"/api/v1/customers/{s.customer_number}/notification-preferences",
+            {"kinds": [{"kind": "outages", "channels": ["email"]}]},
+        ),
+        401,
+        403,
+        other_ids=404,
+        auth="bearer",
+        json=True,
+    ),
     # the calendar feed: no session, its signed name is the credential, valid on its own brand only
     ("GET", "/calendar/hdo/{feed:str}"): Row(get("/calendar/hdo/{s.feed}"), 200, 200, other_ids=404, brands_only=True),
     # public pages and forms
@@ -284,7 +305,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         Redirect("/dashboard"),
         other_ids=Redirect("/dashboard"),
     ),
-    ("GET", "/dashboard"): Row(get("/dashboard"), LOGIN, 200),
+    ("GET", "/dashboard"): Row(get("/dashboard"), LOGIN, 200, staff=Redirect("/staff")),
     ("GET", "/supply-points"): Row(get("/supply-points?q={s.secrets[1]}"), LOGIN, 200, other_ids=200),
     ("GET", "/supply-points/{supply_point_id:str}"): Row(
         get("/supply-points/{s.supply_point_id}"), LOGIN, 200, other_ids=404
@@ -322,6 +343,15 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/profile/totp"): Row(post("/profile/totp"), LOGIN, 200),
     ("POST", "/profile/totp/confirm"): Row(post("/profile/totp/confirm", code="abcdef"), LOGIN, 400),
     ("POST", "/profile/totp/disable"): Row(post("/profile/totp/disable", disable_code="abcdef"), LOGIN, 400),
+    # the staff console: staff only; the imports without a file are refused with the form, so nothing is stored
+    ("GET", "/staff"): Row(get("/staff"), LOGIN, 403, staff=200),
+    ("GET", "/staff/hdo/import"): Row(get("/staff/hdo/import"), LOGIN, 403, staff=200),
+    ("POST", "/staff/hdo/import"): Row(post("/staff/hdo/import", format="csv"), LOGIN, 403, staff=400),
+    ("GET", "/staff/outages"): Row(get("/staff/outages"), LOGIN, 403, staff=200),
+    ("POST", "/staff/outages"): Row(post("/staff/outages"), LOGIN, 403, staff=400),
+    ("GET", "/profile/notifications"): Row(get("/profile/notifications"), LOGIN, 200),
+    # no channel for outage notices: refused with the form shown again, so the matrix changes nothing
+    ("POST", "/profile/notifications"): Row(post("/profile/notifications", kind="outages"), LOGIN, 400),
 }
 
 # Litestar answers OPTIONS itself on every route, with the allowed methods and no data
@@ -405,6 +435,15 @@ class Caller:
     def anonymous(self):
         return browser(self.stack, self.host, source=self.source)
 
+    @contextlib.asynccontextmanager
+    async def maybe_session(self, email: str):
+        """A session of `email`, or None when there is no such login."""
+        if not email:
+            yield None
+            return
+        async with self.session(email) as c:
+            yield c
+
 
 def feed_of(stack, s: Subject, supply_point_id: str = "") -> str:
     """The calendar feed name the HDO page shows the subject's user, for its own brand."""
@@ -434,7 +473,7 @@ async def test_isolation_matrix(stack, monkeypatch, brand, app_filter):
     host = own.host
     caller = Caller(stack, host, source=f"127.0.{20 + sorted(VIEWPOINTS).index(brand)}.{1 + int(app_filter)}")
 
-    async with caller.session(own.email) as browser_session:
+    async with caller.session(own.email) as browser_session, caller.maybe_session(view.staff) as staff_session:
         for (method, path), row in MATRIX.items():
             what = f"{method} {path} on {host}"
 
@@ -459,6 +498,9 @@ async def test_isolation_matrix(stack, monkeypatch, brand, app_filter):
                 assert (await sign_in(browser_session, own.email)).status_code in (302, 303)
             else:
                 check(await caller.send(browser_session, row, own), row.own, f"{what} as {own.email}")
+
+            if row.staff is not None and staff_session is not None:
+                check(await caller.send(staff_session, row, own), row.staff, f"{what} as {view.staff}")
 
             if row.other_ids is None:
                 continue
@@ -497,6 +539,16 @@ async def test_a_session_cookie_taken_to_another_brand_signs_nobody_in(stack):
         for path in ("/dashboard", "/supply-points", f"/supply-points/{JANA.supply_point_id}", "/profile"):
             resp = await esco.get(path)
             check(resp, LOGIN, f"GET {path} with a volta session on esco")
+
+
+async def test_a_staff_session_taken_to_another_brand_signs_nobody_in(stack):
+    async with browser(stack, JANA.host) as volta:
+        assert (await sign_in(volta, VIEWPOINTS["volta"].staff)).status_code in (302, 303)
+        assert (await volta.get("/staff")).status_code == 200
+        cookies = {c.name: c.value for c in volta.cookies.jar}
+    async with browser(stack, TOVARNA.host, cookies=cookies) as esco:
+        for path in ("/staff", "/staff/hdo/import", "/staff/outages", "/dashboard"):
+            check(await esco.get(path), LOGIN, f"GET {path} with a volta staff session on esco")
 
 
 async def test_a_delegate_sees_only_the_supply_points_granted(stack):

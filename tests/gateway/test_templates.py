@@ -20,12 +20,16 @@ from typing import Any
 import pytest
 
 from gateway import i18n
+from gateway.staff import views as staff
 from gateway.web import views as v
+from kit import authz
 
 LOCALES = i18n.SUPPORTED_LOCALES
 STATIC_DIR = i18n.ROOT / "static"
 PAGE_TEMPLATES = sorted(
-    p.name for p in i18n.TEMPLATES_DIR.glob("*.html") if not p.name.startswith("_") and p.name != "base.html"
+    p.relative_to(i18n.TEMPLATES_DIR).as_posix()
+    for p in i18n.TEMPLATES_DIR.rglob("*.html")
+    if not p.name.startswith("_") and p.name != "base.html"
 )
 
 
@@ -153,6 +157,12 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
         capabilities=ALL_CAPS,
         low_tariff=v.LowTariffCard(
             ROWS[0], "A3B7DP6", v.LowTariffNow(True, False, datetime(2026, 11, 30, 14, tzinfo=UTC))
+        ),
+        outages=v.OutageCard(
+            v.OutageRow(
+                datetime(2026, 12, 14, 7, tzinfo=UTC), datetime(2026, 12, 14, 13, tzinfo=UTC), "", "changed", ROWS[:2]
+            ),
+            more=2,
         ),
     )
     detail = v.SupplyPointDetailView(
@@ -383,6 +393,7 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
             "values": {"new_email": "x"},
         },
     )
+    yield from preference_samples(replace(signed, path="/profile/notifications", nav_active="profile"), locale)
     hdo_page = replace(signed, path="/supply-points/sp-1/hdo", nav_active="supply_points")
     yield "supply_point_hdo", "supply_point_hdo.html", {"page": hdo_page, "view": _low_tariff_view()}
     yield (
@@ -538,6 +549,7 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
         },
     )
     yield "outages-none", "outages.html", {"page": outages_page, "view": v.OutagesView(rows=(), electricity_count=0)}
+    yield from staff_samples(replace(signed, user="admin@volta.example", customers=(), current_customer=None))
     yield "error-404", "error.html", {"page": public, "status": 404}
     yield (
         "error-503",
@@ -546,6 +558,96 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
     )
     yield "error-500", "error.html", {"page": signed, "status": 500}
     yield "unknown_host", "unknown_host.html", {}
+
+
+def preference_samples(page: v.Page, locale: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    prefs = v.PreferencesView(
+        rows=(v.PreferenceRow("outages", frozenset({"email", "sms"})),),
+        channels=("email", "sms"),
+        phone="+420601234567",
+        sms_available=True,
+        can_change=True,
+    )
+    template = "notification_preferences.html"
+    yield "preferences", template, {"page": page, "view": prefs, "errors": v.NO_ERRORS}
+    refused = v.FormErrors(fields={"outages": (i18n.reason_message("preferences.channel_required", locale),)})
+    no_sms = replace(prefs, rows=(v.PreferenceRow("outages", frozenset()),), channels=("email",), sms_available=False)
+    yield "preferences-refused", template, {"page": page, "view": no_sms, "errors": refused}
+    delegate = replace(prefs, phone="", can_change=False)
+    yield "preferences-delegate", template, {"page": page, "view": delegate, "errors": v.NO_ERRORS}
+    yield "preferences-no-customer", template, {"page": page, "view": None, "errors": v.NO_ERRORS}
+
+
+def staff_samples(signed: v.Page) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    admin = authz.staff_capabilities([authz.TENANT_ADMIN])
+    agent = authz.staff_capabilities([authz.CUSTOMER_SERVICE])
+    home = replace(signed, path="/staff", nav=staff.nav(admin), nav_active="staff")
+    yield (
+        "staff-home",
+        "staff/home.html",
+        {
+            "page": home,
+            "view": staff.HomeView("admin@volta.example", (staff.ROLES[authz.TENANT_ADMIN],), staff.SECTIONS),
+        },
+    )
+    yield (
+        "staff-home-no-sections",
+        "staff/home.html",
+        {
+            "page": replace(home, nav=staff.nav(frozenset())),
+            "view": staff.HomeView("x@volta.example", ("auditor",), ()),
+        },
+    )
+    hdo_page = replace(signed, path="/staff/hdo/import", nav=staff.nav(admin), nav_active="staff_hdo")
+    form = staff.ImportForm("/staff/hdo/import", 32, staff.FORMATS)
+    yield "staff-hdo-import", "staff/hdo_import.html", {"page": hdo_page, "view": staff.ImportView(form)}
+    for label, outcome in (
+        ("imported", staff.ScheduleResult("dip.json", "cez-dip", 3, ("A3B4DP1", "A3B4DP2"))),
+        ("unchanged", staff.ScheduleResult("dip.json", "cez-dip", 3, ())),
+        ("refused", staff.Refusal("nt.csv", "Line 3", "24:01 is not a time.")),
+        ("outages", staff.OutagesResult("odstavky.json", 4, 1, 1, 1, 1)),
+    ):
+        yield (
+            f"staff-hdo-import-{label}",
+            "staff/hdo_import.html",
+            {"page": hdo_page, "view": staff.ImportView(form, outcome)},
+        )
+    errors = v.FormErrors(fields={"file": ("Choose the file to import.",), "valid_from": ("Enter the day.",)})
+    yield (
+        "staff-hdo-import-errors",
+        "staff/hdo_import.html",
+        {"page": hdo_page, "view": staff.ImportView(replace(form, chosen_format="csv", valid_from="x", errors=errors))},
+    )
+    outage = staff.StaffOutageRow(
+        "ČEZ Distribuce",
+        "110004711",
+        datetime(2026, 12, 10, 6, 30, tzinfo=UTC),
+        datetime(2026, 12, 10, 13, 0, tzinfo=UTC),
+        "Výměna sloupu",
+        "planned",
+        ("859182400100000016",),
+        (
+            staff.OutageArea("503 41 Hradec Králové Pražská", 1, 40),
+            staff.OutageArea("503 41 Hradec Králové", None, None),
+        ),
+    )
+    outages_page = replace(signed, path="/staff/outages", nav=staff.nav(admin), nav_active="staff_outages")
+    upload = staff.ImportView(
+        staff.ImportForm("/staff/outages", 32), staff.OutagesResult("odstavky.json", 2, 0, 0, 0, 2)
+    )
+    yield (
+        "staff-outages",
+        "staff/outages.html",
+        {
+            "page": outages_page,
+            "view": staff.OutagesView((outage, replace(outage, state="cancelled", reason="")), upload),
+        },
+    )
+    yield (
+        "staff-outages-read-only",
+        "staff/outages.html",
+        {"page": replace(outages_page, nav=staff.nav(agent)), "view": staff.OutagesView((), None)},
+    )
 
 
 BRANDS = tuple(v.DEMO_BRANDS.values())
@@ -663,6 +765,9 @@ def test_capabilities_decide_what_is_shown(env) -> None:
     assert "HDO" not in delegate  # gas has no low-tariff signal
     assert 'href="/supply-points/sp-1/hdo"' in detail and "/hdo" not in delegate
     assert 'href="/supply-points/sp-1/hdo"' in full  # the dashboard's low-tariff line
+    outage = re.search(r'<section class="card outage-card".*?</section>', full, re.S).group(0)
+    assert '<time datetime="2026-12-14T07:00:00+00:00">' in outage and "2 supply points affected" in outage
+    assert "badge-changed" in outage and "and 2 more planned outages" in outage
 
 
 def test_pages_speak_the_locale(env) -> None:

@@ -14,11 +14,12 @@ import nats
 import pytest
 from portal.accounts.v1 import accounts_pb2
 from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
+from portal.common.v1 import common_pb2
 from portal.events.v1 import hdo_pb2 as events
 from portal.hdo.v1 import hdo_pb2 as pb
 from portal.hdo.v1.hdo_pb2_grpc import HdoServiceStub
 
-from kit import bus, context, demo, rpc
+from kit import authz, bus, context, demo, rpc
 from kit.errors import DomainError
 from services.notifications.outages import OutageNotices, Reminders
 from services.notifications.tenants import TenantDirectory
@@ -31,7 +32,14 @@ SETTLE = 2.0
 
 
 def as_staff(tenant: demo.Tenant) -> context.bound:
-    return context.bound(context.CallContext(tenant_id=str(tenant.id), subject="staff-1", subject_kind=context.STAFF))
+    return context.bound(
+        context.CallContext(
+            tenant_id=str(tenant.id),
+            subject="staff-1",
+            subject_kind=context.STAFF,
+            capabilities=frozenset({authz.TENANT_ADMIN}),
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +265,37 @@ async def test_only_staff_and_the_system_may_search_every_customer(clients):
         (JANA_EAN, demo.JANA, JANA_EMAIL)
     ]
     assert not elsewhere.supply_points
+
+
+async def test_a_large_area_comes_a_page_at_a_time(clients):
+    """Every electricity supply point in Beroun (the bakeries have many there), as pages of 4: the same points as
+    one page, each once, in identifier order; a tampered page token is refused."""
+    _, accounts = clients
+    area = accounts_pb2.AddressRange(postal_code="266 01")
+
+    def request(size: int, token: str = "") -> accounts_pb2.FindAffectedSupplyPointsRequest:
+        return accounts_pb2.FindAffectedSupplyPointsRequest(
+            areas=[area], commodity="electricity", page=common_pb2.PageRequest(page_size=size, page_token=token)
+        )
+
+    with as_staff(VOLTA):
+        whole = await accounts.FindAffectedSupplyPoints(request(1000))
+        paged, token, pages = [], "", 0
+        while True:
+            resp = await accounts.FindAffectedSupplyPoints(request(4, token))
+            paged.extend(p.identifier for p in resp.supply_points)
+            pages += 1
+            token = resp.page.next_page_token
+            if not token:
+                break
+        with pytest.raises(DomainError) as refused:
+            await accounts.FindAffectedSupplyPoints(request(4, "x" + whole.page.next_page_token + "tampered"))
+    bakeries = {
+        p.identifier
+        for p in demo.supply_points("volta", demo.PEKARNY_A)
+        if p.commodity == "electricity" and p.address.postal_code == "266 01"
+    }
+    assert not whole.page.next_page_token
+    assert paged == [p.identifier for p in whole.supply_points] == sorted(paged)
+    assert bakeries <= set(paged) and len(paged) > 4 and pages == -(-len(paged) // 4)
+    assert refused.value.reason == "page_token.invalid"

@@ -889,22 +889,28 @@ class FindAffectedSupplyPointsRequest(_message.Message):
     EANS_FIELD_NUMBER: _builtins.int
     AREAS_FIELD_NUMBER: _builtins.int
     COMMODITY_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     commodity: _builtins.str
     """electricity or gas; empty: both"""
     @_builtins.property
     def eans(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def areas(self) -> _containers.RepeatedCompositeFieldContainer[Global___AddressRange]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest:
+        """a large area holds many thousands of supply points: they come a page at a time (default and most: 1000)"""
+
     def __init__(
         self,
         *,
         eans: _abc.Iterable[_builtins.str] | None = ...,
         areas: _abc.Iterable[Global___AddressRange] | None = ...,
         commodity: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["areas", b"areas", "commodity", b"commodity", "eans", b"eans"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["areas", b"areas", "commodity", b"commodity", "eans", b"eans", "page", b"page"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -921,6 +927,7 @@ class AffectedSupplyPoint(_message.Message):
     CUSTOMER_NAME_FIELD_NUMBER: _builtins.int
     CUSTOMER_EMAIL_FIELD_NUMBER: _builtins.int
     LOCALE_FIELD_NUMBER: _builtins.int
+    CUSTOMER_PHONE_FIELD_NUMBER: _builtins.int
     supply_point_id: _builtins.str
     identifier: _builtins.str
     customer_number: _builtins.str
@@ -928,6 +935,8 @@ class AffectedSupplyPoint(_message.Message):
     customer_email: _builtins.str
     locale: _builtins.str
     """the customer's language for messages; empty when not known"""
+    customer_phone: _builtins.str
+    """as the customer gave it in their contact data; empty when none"""
     @_builtins.property
     def address(self) -> _common_pb2.Address: ...
     def __init__(
@@ -940,10 +949,11 @@ class AffectedSupplyPoint(_message.Message):
         customer_name: _builtins.str = ...,
         customer_email: _builtins.str = ...,
         locale: _builtins.str = ...,
+        customer_phone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "customer_email", b"customer_email", "customer_name", b"customer_name", "customer_number", b"customer_number", "identifier", b"identifier", "locale", b"locale", "supply_point_id", b"supply_point_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "customer_email", b"customer_email", "customer_name", b"customer_name", "customer_number", b"customer_number", "customer_phone", b"customer_phone", "identifier", b"identifier", "locale", b"locale", "supply_point_id", b"supply_point_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -954,16 +964,22 @@ class FindAffectedSupplyPointsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SUPPLY_POINTS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def supply_points(self) -> _containers.RepeatedCompositeFieldContainer[Global___AffectedSupplyPoint]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo:
+        """total_size is not counted"""
+
     def __init__(
         self,
         *,
         supply_points: _abc.Iterable[Global___AffectedSupplyPoint] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["supply_points", b"supply_points"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "supply_points", b"supply_points"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
