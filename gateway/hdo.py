@@ -15,7 +15,7 @@ import math
 import uuid
 from calendar import monthrange
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -146,6 +146,21 @@ def low_tariff_day(
     return views.LowTariffDay(day, tuple(spans), seconds, is_today=day == today)
 
 
+@dataclass(frozen=True)
+class LowTariffDays:
+    """An answer of `HdoAnswers.days`, with what pages made of it: the weeks' table is the same for every customer on
+    the code, so it is rendered once per answer and language (rendering it is most of the HDO page's cost)."""
+
+    days: tuple[views.LowTariffDay, ...]
+    rendered: dict[str, str] = field(default_factory=dict)
+
+    def rendered_once(self, key: str, render: Callable[[], str]) -> str:
+        text = self.rendered.get(key)
+        if text is None:
+            text = self.rendered[key] = render()
+        return text
+
+
 class HdoAnswers:
     """The hdo service's answers per tenant and HDO code, kept for a short while: "is the low tariff on now" until
     the next switch (it cannot change before it unless a new schedule is imported), a stretch of days' schedule for
@@ -184,16 +199,18 @@ class HdoAnswers:
 
     async def days(
         self, services: Services, tenant_id: str, code: str, first: date, last: date, zone: ZoneInfo, today: date
-    ) -> tuple[views.LowTariffDay, ...]:
+    ) -> LowTariffDays:
         """The low-tariff times of each local day from `first` to `last`, cut at midnight."""
 
-        async def ask() -> tuple[views.LowTariffDay, ...]:
+        async def ask() -> LowTariffDays:
             resp = await services.hdo.GetSchedule(
                 hdo_pb2.GetScheduleRequest(code=code, first_day=first.isoformat(), last_day=last.isoformat())
             )
             windows = windows_of(resp)
             count = (last - first).days + 1
-            return tuple(low_tariff_day(windows, first + timedelta(days=i), zone, today) for i in range(count))
+            return LowTariffDays(
+                tuple(low_tariff_day(windows, first + timedelta(days=i), zone, today) for i in range(count))
+            )
 
         return await self._answer(("days", tenant_id, code, first, last, zone.key, today), ask, _for_ttl)
 

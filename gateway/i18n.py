@@ -42,7 +42,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from gateway.web.views import LABELS, N_
 
@@ -412,7 +412,7 @@ HOURS_MINUTES = N_("%(hours)s h %(minutes)s min")
 @pass_context
 def _duration_filter(ctx: jinja2.runtime.Context, value: Any) -> Markup:
     text = translations(_locale_of(ctx)).gettext(HOURS_MINUTES) % {"hours": value.hours, "minutes": value.minutes}
-    return Markup('<time datetime="{}">{}</time>').format(value.iso, text)
+    return Markup(f'<time datetime="{value.iso}">{escape(text)}</time>')
 
 
 @pass_context

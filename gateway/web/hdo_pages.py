@@ -21,6 +21,10 @@ from .pages import acting_for, address, ctx, customer_page, outage_card_of, outa
 WEEKS = (("this", views.N_("This week")), ("next", views.N_("Next week")))
 
 
+def weeks_table(locale: str, weeks: tuple[views.LowTariffWeek, ...]) -> str:
+    return render.fragment("_low_tariff_weeks.html", locale, weeks=weeks)
+
+
 def feed_urls(request: Request, supply_point_id: str, user_id: str) -> tuple[str, str]:
     """The calendar feed's https (or http) address and the same as webcal://, which calendar apps subscribe to."""
     token = hdo.feed_token(request.app.state.feed_key, request.state.tenant.id, supply_point_id, user_id)
@@ -60,10 +64,12 @@ async def supply_point_hdo(request: Request, services: Services, supply_point_id
         ]
         if elsewhere:
             asked.append(answers.days(services, tenant_id, code, picked, picked, zone, bounds.today))
-        now, days, *other = await asyncio.gather(*asked)
+        now, schedule, *other = await asyncio.gather(*asked)
+    days = schedule.days
     picked_day = None
     if picked is not None:
-        picked_day = other[0][0] if other else days[(picked - monday).days]
+        picked_day = other[0].days[0] if other else days[(picked - monday).days]
+    weeks = tuple(views.LowTariffWeek(key, title, days[7 * i : 7 * i + 7]) for i, (key, title) in enumerate(WEEKS))
     feed_url, webcal_url = feed_urls(request, point.id, principal.user.id)
     view = views.LowTariffView(
         supply_point=row(point),
@@ -71,7 +77,8 @@ async def supply_point_hdo(request: Request, services: Services, supply_point_id
         time_zone=brand.time_zone,
         now=hdo.low_tariff_now(now),
         today=days[(bounds.today - monday).days],
-        weeks=tuple(views.LowTariffWeek(key, title, days[7 * i : 7 * i + 7]) for i, (key, title) in enumerate(WEEKS)),
+        weeks=weeks,
+        weeks_table=schedule.rendered_once(page_ctx.locale, lambda: weeks_table(page_ctx.locale, weeks)),
         first_day=bounds.first,
         last_day=bounds.last,
         feed_url=feed_url,

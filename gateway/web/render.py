@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup
 
 from .. import i18n
 from ..principal import Principal
@@ -67,6 +68,11 @@ def html(
 ) -> Response:
     body = i18n.render(ENV, template, page_ctx.locale, page=page_ctx, **context)
     return Response(body, status_code=status, media_type="text/html", headers=headers or {})
+
+
+def fragment(template: str, locale: str, **context: Any) -> Markup:
+    """A part of a page rendered on its own, for a page to keep and put in as it is."""
+    return Markup(i18n.render(ENV, template, locale, **context))
 
 
 def translate(page_ctx: views.Page, code: str, **params: Any) -> str:

@@ -526,6 +526,7 @@ class OutageRow:
     state: str  # planned, changed, cancelled
     places: tuple[SupplyPointRow, ...]
 
+    weeks_table: str  # the weeks as rendered by `_low_tariff_weeks.html`
 
 @dataclass(frozen=True)
 class OutageCard:

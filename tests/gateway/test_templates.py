@@ -21,6 +21,7 @@ import pytest
 
 from gateway import i18n
 from gateway.staff import views as staff
+from gateway.web import hdo_pages
 from gateway.web import views as v
 from kit import authz
 
@@ -112,7 +113,7 @@ def _low_tariff_day(day: date, *, today: bool = False) -> v.LowTariffDay:
     return v.LowTariffDay(day, spans, sum(int((s.end - s.start).total_seconds()) for s in spans), is_today=today)
 
 
-def _low_tariff_view(errors: str = "") -> v.LowTariffView:
+def _low_tariff_view(locale: str, errors: str = "") -> v.LowTariffView:
     monday = date(2026, 11, 30)
     weeks = tuple(
         v.LowTariffWeek(
@@ -127,6 +128,7 @@ def _low_tariff_view(errors: str = "") -> v.LowTariffView:
         now=v.LowTariffNow(True, True, datetime(2026, 11, 30, 17, 5, tzinfo=UTC)),
         today=weeks[0].days[0],
         weeks=weeks,
+        weeks_table=hdo_pages.weeks_table(locale, weeks),
         first_day=date(2026, 8, 30),
         last_day=date(2026, 12, 13),
         feed_url="https://volta.example/calendar/hdo/abc.ics",
@@ -395,14 +397,14 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
     )
     yield from preference_samples(replace(signed, path="/profile/notifications", nav_active="profile"), locale)
     hdo_page = replace(signed, path="/supply-points/sp-1/hdo", nav_active="supply_points")
-    yield "supply_point_hdo", "supply_point_hdo.html", {"page": hdo_page, "view": _low_tariff_view()}
+    yield "supply_point_hdo", "supply_point_hdo.html", {"page": hdo_page, "view": _low_tariff_view(locale)}
     yield (
         "supply_point_hdo-bad-day",
         "supply_point_hdo.html",
         {
             "page": hdo_page,
             "view": replace(
-                _low_tariff_view(i18n.reason_message("hdo.day.invalid", locale)),
+                _low_tariff_view(locale, i18n.reason_message("hdo.day.invalid", locale)),
                 now=v.LowTariffNow(False, False),
             ),
         },
