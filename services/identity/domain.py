@@ -1,5 +1,5 @@
-"""Pure rules of the identity service: passwords, e-mail for logins, link tokens, TOTP, brute-force throttling
-and the sign-in outcome. No I/O; the servicer calls these and the store runs the SQL."""
+"""Pure rules of the identity service: passwords, e-mail for logins, link tokens, TOTP, brute-force throttling,
+the sign-in outcome and personal access tokens. No I/O; the servicer calls these and the store runs the SQL."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
+from kit import authz
 from kit.errors import DomainError
 
 
@@ -403,3 +404,97 @@ def login_outcome(attempt: LoginAttempt) -> LoginOutcome:
         if not attempt.totp_ok:
             return LoginOutcome.TOTP_INVALID
     return LoginOutcome.OK
+
+
+# --- personal access tokens --------------------------------------------------------------------------
+#
+# A customer's own tokens for scripts and home automation: a bearer token that works on the JSON API within its
+# scopes, without the second factor an interactive sign-in asks for. So a token carries no more than the user
+# holds at the time of each use (grants ∩ scopes), never access:manage (not a scope at all), and cannot make
+# further tokens (identity takes those calls from a signed-in user only).
+
+# recognisable in logs, config files and by secret scanners; the rest is 256 random bits
+PERSONAL_TOKEN_PREFIX = "ep_pat_"
+# what a personal token's holder is called where an OAuth client's id would be (resolution, introspection); no
+# OAuth client can have it, as clients are configured, not registered by anyone
+PERSONAL_TOKEN_CLIENT_ID = "personal-token"
+PERSONAL_TOKEN_NAME_MAX = 80
+MAX_ACTIVE_PERSONAL_TOKENS = 20
+# a year, plus the rest of the last day when the customer picks a date a year ahead
+PERSONAL_TOKEN_MAX_LIFETIME = timedelta(days=366)
+# the list keeps expired tokens this long, so a script that stopped working shows why
+EXPIRED_TOKENS_LISTED = timedelta(days=30)
+# last use is recorded at most this often per token, so a script polling every second does not write every second
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def new_personal_token() -> str:
+    return PERSONAL_TOKEN_PREFIX + new_token()
+
+
+def is_personal_token(value: str) -> bool:
+    return value.startswith(PERSONAL_TOKEN_PREFIX)
+
+
+def personal_token_hash(key: bytes, token: str) -> str:
+    """Keyed, unlike `token_hash`: the table and a leaked backup are worthless without the deployment's secret."""
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def personal_token_name(name: str) -> str:
+    """The name as stored: trimmed, composed, without control characters (it is shown in lists and e-mails)."""
+    cleaned = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c)[0] != "C").strip()
+    if not cleaned:
+        raise DomainError("personal_token.name_required", field="name")
+    if len(cleaned) > PERSONAL_TOKEN_NAME_MAX:
+        raise DomainError("personal_token.name_too_long", field="name", params={"max": str(PERSONAL_TOKEN_NAME_MAX)})
+    return cleaned
+
+
+def personal_token_scopes(scopes: list[str]) -> list[str]:
+    """The scopes as stored: known ones only, each once, in the order `kit.authz` lists them."""
+    wanted = set(scopes)
+    if not wanted:
+        raise DomainError("personal_token.scopes_required", field="scopes")
+    if not wanted <= authz.SCOPE_CAPABILITIES.keys():
+        raise DomainError("personal_token.scope_unknown", field="scopes")
+    return [s for s in authz.SCOPE_CAPABILITIES if s in wanted]
+
+
+def personal_token_customer_numbers(requested: list[str], granted: frozenset[str]) -> list[str]:
+    """The customer numbers a token is limited to (empty: all the user's); only numbers the user holds now."""
+    wanted = sorted(set(requested))
+    if not set(wanted) <= granted:
+        raise DomainError("personal_token.customer_number_unknown", field="customer_numbers")
+    return wanted
+
+
+def personal_token_expiry(expires_at: datetime | None, now: datetime) -> datetime:
+    if expires_at is None or expires_at <= now or expires_at - now > PERSONAL_TOKEN_MAX_LIFETIME:
+        raise DomainError("personal_token.expiry_invalid", field="expires_at")
+    return expires_at
+
+
+def check_new_personal_token(is_customer: bool, live_names: list[str], name: str) -> None:
+    """Whether the user may add a token named `name` next to their live ones (checked under a lock on the user)."""
+    if not is_customer:
+        # staff act for the whole tenant; a bearer token of theirs outside the console would be a master key
+        raise DomainError("forbidden")
+    if len(live_names) >= MAX_ACTIVE_PERSONAL_TOKENS:
+        raise DomainError("personal_token.limit", params={"max": str(MAX_ACTIVE_PERSONAL_TOKENS)})
+    if name.casefold() in {n.casefold() for n in live_names}:
+        raise DomainError("personal_token.name_taken", field="name")
+
+
+def personal_token_live(revoked_at: datetime | None, expires_at: datetime, now: datetime) -> bool:
+    return revoked_at is None and now < expires_at
+
+
+def personal_token_use_due(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a use is worth writing down; the store checks again, for uses racing each other."""
+    return last_used_at is None or now - last_used_at >= LAST_USED_PRECISION
+
+
+def personal_token_covers(customer_numbers: list[str], customer_number: str) -> bool:
+    """Whether a token limited to `customer_numbers` (empty: not limited) may act for `customer_number`."""
+    return not customer_numbers or customer_number in customer_numbers

@@ -1,5 +1,6 @@
 """Events of the identity service: it publishes UserRegistered, EmailVerificationRequested, EmailVerified,
-PasswordResetRequested and PasswordChanged (see server.py) and consumes none yet."""
+PasswordResetRequested, PasswordChanged, PersonalTokenCreated and PersonalTokenRevoked (see server.py) and consumes
+none yet."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ from joserfc.jwk import ECKey, RSAKey, import_key
 
 from kit import authz
 
-from .domain import new_token, token_hash
+from .domain import is_personal_token, new_token, token_hash
 
 # The gateway turns a response carrying this header into a redirect to its login page (and back here after).
 LOGIN_REQUIRED_HEADER = "x-portal-login-required"
@@ -247,6 +247,9 @@ class SnapshotQuery:
     code_hashes: frozenset[str] = frozenset()
     # match against access_hash OR refresh_hash
     token_hashes: frozenset[str] = frozenset()
+    # personal access tokens named (introspection only), as presented: the caller finds them by its keyed hash
+    # and adds them to `tokens` as access tokens of PERSONAL_TOKEN_CLIENT_ID, `access_hash` = token_hash(value)
+    personal_tokens: frozenset[str] = frozenset()
     signing_keys: bool = False
     signed_in_user: bool = False
 
@@ -1024,6 +1027,7 @@ def keys_needed(endpoint: Endpoint | str, request: HttpRequest) -> SnapshotQuery
         return SnapshotQuery(client_ids=frozenset(clients), signed_in_user=True)
     codes: set[str] = set()
     tokens: set[str] = set()
+    personal: set[str] = set()
     signing = False
     if endpoint is Endpoint.TOKEN:
         if data.get("grant_type") == "authorization_code" and data.get("code"):
@@ -1031,6 +1035,8 @@ def keys_needed(endpoint: Endpoint | str, request: HttpRequest) -> SnapshotQuery
             signing = True
         if data.get("grant_type") == "refresh_token" and data.get("refresh_token"):
             tokens.add(token_hash(data["refresh_token"]))
+    elif endpoint is Endpoint.INTROSPECTION and is_personal_token(data.get("token") or ""):
+        personal.add(data["token"])
     elif endpoint in (Endpoint.REVOCATION, Endpoint.INTROSPECTION):
         if data.get("token"):
             tokens.add(token_hash(data["token"]))
@@ -1044,6 +1050,7 @@ def keys_needed(endpoint: Endpoint | str, request: HttpRequest) -> SnapshotQuery
         client_ids=frozenset(clients),
         code_hashes=frozenset(codes),
         token_hashes=frozenset(tokens),
+        personal_tokens=frozenset(personal),
         signing_keys=signing,
     )
 

@@ -42,9 +42,10 @@ def issuer_of(url: str) -> str:
 
 
 class OAuthFlow:
-    def __init__(self, db: Any, web_client_secret: str) -> None:
+    def __init__(self, db: Any, web_client_secret: str, personal_token_key: bytes) -> None:
         self.db = db
         self.web_secret_hash = domain.token_hash(web_client_secret)
+        self.personal_token_key = personal_token_key
 
     async def handle(self, request: pb.HandleOAuthRequest) -> common_pb2.HttpResponse:
         endpoint = ENDPOINTS.get(request.endpoint)
@@ -86,6 +87,7 @@ class OAuthFlow:
                 .with_for_update()
             )
             tokens = [self._token_row(r) for r in rows]
+        tokens += await self._personal_tokens(conn, query.personal_tokens)
         signed_in_user = signed_in_at = None
         if query.signed_in_user and session_id:
             try:
@@ -170,6 +172,30 @@ class OAuthFlow:
             k.insert().values(kid=key["kid"], tenant_id=uuid.UUID(bound_tenant(conn)), private_jwk=key, created_at=now)
         )
         return (key,)
+
+    async def _personal_tokens(self, conn: AsyncConnection, values: frozenset[str]) -> list[oauth.TokenRow]:
+        """Personal access tokens as the introspection endpoint sees them: access tokens of no client, keyed by the
+        same unkeyed hash as OAuth tokens so the pure core finds them by the value presented."""
+        found = []
+        for value in values:
+            row = await store.personal_token_by_hash(conn, domain.personal_token_hash(self.personal_token_key, value))
+            if row is not None:
+                found.append(
+                    oauth.TokenRow(
+                        id=row.id,
+                        access_hash=domain.token_hash(value),
+                        refresh_hash=None,
+                        client_id=domain.PERSONAL_TOKEN_CLIENT_ID,
+                        user_id=row.user_id,
+                        scope=" ".join(row.scopes),
+                        family_id=row.id,
+                        issued_at=row.created_at,
+                        access_expires_at=row.expires_at,
+                        refresh_expires_at=None,
+                        revoked_at=row.revoked_at,
+                    )
+                )
+        return found
 
     @staticmethod
     def _token_row(r: Any) -> oauth.TokenRow:

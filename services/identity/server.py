@@ -72,6 +72,28 @@ def grant_pb(row: Any) -> pb.AccessGrant:
     )
 
 
+def personal_token_pb(row: Any) -> pb.PersonalToken:
+    return pb.PersonalToken(
+        id=str(row.id),
+        name=row.name,
+        scopes=row.scopes,
+        customer_numbers=row.customer_numbers,
+        created_at=_ts(row.created_at),
+        expires_at=_ts(row.expires_at),
+        last_used_at=_ts(row.last_used_at),
+        revoked_at=_ts(row.revoked_at),
+    )
+
+
+def _expiry(request: pb.CreatePersonalTokenRequest) -> datetime | None:
+    if not request.HasField("expires_at"):
+        return None
+    try:
+        return request.expires_at.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise DomainError("personal_token.expiry_invalid", field="expires_at") from None
+
+
 def _email(value: str) -> str:
     try:
         return valid_email(domain.normalise_email(value))
@@ -87,10 +109,13 @@ def _check_policy(password: str, email: str, field: str = "password") -> None:
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, db: Database, accounts: AccountsServiceStub, oauth: OAuthFlow) -> None:
+    def __init__(
+        self, db: Database, accounts: AccountsServiceStub, oauth: OAuthFlow, personal_token_key: bytes
+    ) -> None:
         self.db = db
         self.accounts = accounts
         self.oauth = oauth
+        self.personal_token_key = personal_token_key
 
     # --- throttling ------------------------------------------------------------------------------
 
@@ -347,6 +372,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             await store.update_user(conn, user.id, **values)
             await store.end_user_sessions(conn, user.id, now)
             await self.oauth.revoke_user_tokens(conn, user.id, now)
+            # a reset is how an account is taken back from whoever knew the password: their tokens go with them
+            for token in await store.revoke_user_personal_tokens(conn, user.id, now):
+                await self._personal_token_revoked(conn, token)
             await store.clear_throttle(conn, f"account:{user.email}")
             await audit.record(conn, "user", str(user.id), "password.reset", None, None)
             await bus.emit(
@@ -438,6 +466,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     async def ResolveAccessToken(self, request: pb.ResolveAccessTokenRequest, rpc: grpc.aio.ServicerContext) -> Any:
         now = datetime.now(UTC)
+        if domain.is_personal_token(request.access_token):
+            return await self._resolve_personal_token(request.access_token, now)
         async with self.db.tenant() as conn:
             token = await self.oauth.active_token(conn, request.access_token, now)
             if token is None:
@@ -446,11 +476,119 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             if user is None or user.status != "active":
                 return pb.ResolveAccessTokenResponse(active=False)
             grants = await store.live_grants(conn, user.id, now)
-        return pb.ResolveAccessTokenResponse(
-            active=True,
-            client_id=token.client_id,
-            scopes=token.scope.split(),
-            expires_at=_ts(token.access_expires_at),
-            user=user_pb(user),
-            grants=[grant_pb(g) for g in grants],
+        return _resolved(token.client_id, token.scope.split(), token.access_expires_at, user, grants)
+
+    async def _resolve_personal_token(self, value: str, now: datetime) -> pb.ResolveAccessTokenResponse:
+        """A personal access token speaks for its user with the user's live grants (those of its customer numbers
+        when it is limited to some) and its scopes; the gateway's intersection of the two is all it may do."""
+        if len(value) > 512:
+            return pb.ResolveAccessTokenResponse(active=False)
+        async with self.db.tenant() as conn:
+            token = await store.personal_token_by_hash(conn, domain.personal_token_hash(self.personal_token_key, value))
+            if token is None or not domain.personal_token_live(token.revoked_at, token.expires_at, now):
+                return pb.ResolveAccessTokenResponse(active=False)
+            user = await store.user_by_id(conn, token.user_id)
+            if user is None or user.status != "active" or user.kind != "customer":
+                return pb.ResolveAccessTokenResponse(active=False)
+            grants = [
+                g
+                for g in await store.live_grants(conn, user.id, now)
+                if domain.personal_token_covers(token.customer_numbers, g.customer_number)
+            ]
+            if domain.personal_token_use_due(token.last_used_at, now):
+                await store.personal_token_used(conn, token.id, now, domain.LAST_USED_PRECISION)
+        return _resolved(domain.PERSONAL_TOKEN_CLIENT_ID, token.scopes, token.expires_at, user, grants)
+
+    # --- personal access tokens ------------------------------------------------------------------
+
+    async def CreatePersonalToken(self, request: pb.CreatePersonalTokenRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        now = datetime.now(UTC)
+        # only a signed-in user: a token (a third-party client's or a personal one) never makes tokens
+        user_id = self._me()
+        name = domain.personal_token_name(request.name)
+        scopes = domain.personal_token_scopes(list(request.scopes))
+        expires_at = domain.personal_token_expiry(_expiry(request), now)
+        value = domain.new_personal_token()
+        async with self.db.tenant() as conn:
+            # the lock makes the limit and the name check hold against two creations at once
+            user = await store.user_by_id(conn, user_id, lock=True)
+            if user is None:
+                raise DomainError("not_found")
+            live = await store.live_personal_tokens(conn, user_id, now)
+            domain.check_new_personal_token(user.kind == "customer", [t.name for t in live], name)
+            granted = frozenset(g.customer_number for g in await store.live_grants(conn, user_id, now))
+            numbers = domain.personal_token_customer_numbers(list(request.customer_numbers), granted)
+            row = await store.insert_personal_token(
+                conn,
+                user_id=user_id,
+                token_hash=domain.personal_token_hash(self.personal_token_key, value),
+                name=name,
+                scopes=scopes,
+                customer_numbers=numbers,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            await audit.record(
+                conn,
+                "personal_token",
+                str(row.id),
+                "created",
+                None,
+                {"name": name, "scopes": scopes, "customer_numbers": numbers, "expires_at": expires_at.isoformat()},
+            )
+            await bus.emit(
+                conn,
+                self.db.service,
+                events.PersonalTokenCreated(
+                    token_id=str(row.id),
+                    user_id=str(user_id),
+                    name=name,
+                    scopes=scopes,
+                    customer_numbers=numbers,
+                    expires_at=_ts(expires_at),
+                ),
+            )
+        return pb.CreatePersonalTokenResponse(token=personal_token_pb(row), value=value)
+
+    async def ListPersonalTokens(self, request: pb.ListPersonalTokensRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        user_id = self._me()
+        async with self.db.tenant() as conn:
+            rows = await store.listed_personal_tokens(conn, user_id, datetime.now(UTC) - domain.EXPIRED_TOKENS_LISTED)
+        return pb.ListPersonalTokensResponse(
+            tokens=[personal_token_pb(r) for r in rows], max_active=domain.MAX_ACTIVE_PERSONAL_TOKENS
         )
+
+    async def RevokePersonalToken(self, request: pb.RevokePersonalTokenRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        now = datetime.now(UTC)
+        user_id = self._me()
+        token_id = _uuid(request.token_id)
+        async with self.db.tenant() as conn:
+            row = await store.personal_token_of(conn, token_id, user_id)
+            if row is None:
+                raise DomainError("not_found")
+            # revoking twice (a double click, a retry) answers the same and records nothing new
+            if row.revoked_at is None:
+                row = await store.revoke_personal_token(conn, token_id, now)
+                await self._personal_token_revoked(conn, row)
+        return pb.RevokePersonalTokenResponse(token=personal_token_pb(row))
+
+    async def _personal_token_revoked(self, conn: Any, row: Any) -> None:
+        await audit.record(conn, "personal_token", str(row.id), "revoked", None, {"name": row.name})
+        await bus.emit(
+            conn,
+            self.db.service,
+            events.PersonalTokenRevoked(token_id=str(row.id), user_id=str(row.user_id), name=row.name),
+        )
+
+
+def _resolved(
+    client_id: str, scopes: list[str], expires_at: datetime, user: Any, grants: list[Any]
+) -> pb.ResolveAccessTokenResponse:
+    return pb.ResolveAccessTokenResponse(
+        active=True,
+        client_id=client_id,
+        scopes=scopes,
+        expires_at=_ts(expires_at),
+        user=user_pb(user),
+        grants=[grant_pb(g) for g in grants],
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -118,6 +118,21 @@ oauth_tokens = sa.Table(
     _ts("access_expires_at"),
     _ts("refresh_expires_at"),
     _ts("rotated_at"),
+    _ts("revoked_at"),
+)
+personal_tokens = sa.Table(
+    "personal_tokens",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("user_id", sa.Uuid),
+    sa.Column("token_hash", sa.Text),
+    sa.Column("name", sa.Text),
+    sa.Column("scopes", ARRAY(sa.Text)),
+    sa.Column("customer_numbers", ARRAY(sa.Text)),
+    _ts("created_at"),
+    _ts("expires_at"),
+    _ts("last_used_at"),
     _ts("revoked_at"),
 )
 signing_keys = sa.Table(
@@ -312,4 +327,79 @@ async def end_user_sessions(conn: AsyncConnection, user_id: uuid.UUID, now: date
         .where(login_sessions.c.user_id == user_id, login_sessions.c.ended_at.is_(None))
         .where(scoped(conn, login_sessions))
         .values(ended_at=now)
+    )
+
+
+# --- personal access tokens --------------------------------------------------------------------------
+
+
+async def insert_personal_token(conn: AsyncConnection, **values: Any) -> sa.Row:
+    return (
+        await conn.execute(
+            personal_tokens.insert()
+            .values(id=uuid.uuid4(), tenant_id=_tenant(conn), **values)
+            .returning(personal_tokens)
+        )
+    ).one()
+
+
+async def live_personal_tokens(conn: AsyncConnection, user_id: uuid.UUID, now: datetime) -> list[sa.Row]:
+    t = personal_tokens
+    query = sa.select(t).where(t.c.user_id == user_id, t.c.revoked_at.is_(None), t.c.expires_at > now, scoped(conn, t))
+    return list((await conn.execute(query)).all())
+
+
+async def listed_personal_tokens(conn: AsyncConnection, user_id: uuid.UUID, expired_since: datetime) -> list[sa.Row]:
+    """Live tokens and those expired after `expired_since`, newest first; revoked ones are gone from the list."""
+    t = personal_tokens
+    query = (
+        sa.select(t)
+        .where(t.c.user_id == user_id, t.c.revoked_at.is_(None), t.c.expires_at > expired_since, scoped(conn, t))
+        .order_by(t.c.created_at.desc(), t.c.id)
+    )
+    return list((await conn.execute(query)).all())
+
+
+async def personal_token_by_hash(conn: AsyncConnection, token_hash: str) -> sa.Row | None:
+    t = personal_tokens
+    return (await conn.execute(sa.select(t).where(t.c.token_hash == token_hash, scoped(conn, t)))).first()
+
+
+async def personal_token_of(conn: AsyncConnection, token_id: uuid.UUID, user_id: uuid.UUID) -> sa.Row | None:
+    """Another user's token is as unknown as one that does not exist; locked for the revocation."""
+    t = personal_tokens
+    query = sa.select(t).where(t.c.id == token_id, t.c.user_id == user_id, scoped(conn, t)).with_for_update()
+    return (await conn.execute(query)).first()
+
+
+async def revoke_personal_token(conn: AsyncConnection, token_id: uuid.UUID, now: datetime) -> sa.Row:
+    t = personal_tokens
+    return (
+        await conn.execute(t.update().where(t.c.id == token_id, scoped(conn, t)).values(revoked_at=now).returning(t))
+    ).one()
+
+
+async def revoke_user_personal_tokens(conn: AsyncConnection, user_id: uuid.UUID, now: datetime) -> list[sa.Row]:
+    t = personal_tokens
+    return list(
+        (
+            await conn.execute(
+                t.update()
+                .where(t.c.user_id == user_id, t.c.revoked_at.is_(None), t.c.expires_at > now, scoped(conn, t))
+                .values(revoked_at=now)
+                .returning(t)
+            )
+        ).all()
+    )
+
+
+async def personal_token_used(conn: AsyncConnection, token_id: uuid.UUID, now: datetime, precision: timedelta) -> None:
+    """Records a use unless one was recorded less than `precision` ago: the condition, not a read before the write,
+    keeps a busy token at one write per `precision`."""
+    t = personal_tokens
+    await conn.execute(
+        t.update()
+        .where(t.c.id == token_id, scoped(conn, t))
+        .where(sa.or_(t.c.last_used_at.is_(None), t.c.last_used_at <= now - precision))
+        .values(last_used_at=now)
     )

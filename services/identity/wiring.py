@@ -18,8 +18,9 @@ from .server import IdentityServicer
 
 async def wire(rt: Runtime) -> Wiring:
     channel = rpc.channel(rt.settings.service_addr("accounts"), rt.settings.rpc_deadline_seconds)
-    oauth = OAuthFlow(rt.db, derive(rt.settings, "oauth.portal-web").hex())
-    servicer = IdentityServicer(rt.db, AccountsServiceStub(channel), oauth)
+    personal_token_key = derive(rt.settings, "identity.personal-tokens")
+    oauth = OAuthFlow(rt.db, derive(rt.settings, "oauth.portal-web").hex(), personal_token_key)
+    servicer = IdentityServicer(rt.db, AccountsServiceStub(channel), oauth, personal_token_key)
     return Wiring(
         servicers=[
             (

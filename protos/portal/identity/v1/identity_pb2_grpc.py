@@ -110,6 +110,21 @@ class IdentityServiceStub:
                 request_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.ResolveAccessTokenRequest.SerializeToString,
                 response_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.ResolveAccessTokenResponse.FromString,
                 _registered_method=True)
+        self.CreatePersonalToken = channel.unary_unary(
+                '/portal.identity.v1.IdentityService/CreatePersonalToken',
+                request_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.CreatePersonalTokenRequest.SerializeToString,
+                response_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.CreatePersonalTokenResponse.FromString,
+                _registered_method=True)
+        self.ListPersonalTokens = channel.unary_unary(
+                '/portal.identity.v1.IdentityService/ListPersonalTokens',
+                request_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListPersonalTokensRequest.SerializeToString,
+                response_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListPersonalTokensResponse.FromString,
+                _registered_method=True)
+        self.RevokePersonalToken = channel.unary_unary(
+                '/portal.identity.v1.IdentityService/RevokePersonalToken',
+                request_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenRequest.SerializeToString,
+                response_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -210,6 +225,26 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreatePersonalToken(self, request, context):
+        """Personal access tokens of the signed-in customer, for scripts and home automation: named, scoped, expiring.
+        The value is returned once, by CreatePersonalToken; identity keeps only a keyed hash of it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPersonalTokens(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokePersonalToken(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -287,6 +322,21 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ResolveAccessToken,
                     request_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.ResolveAccessTokenRequest.FromString,
                     response_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.ResolveAccessTokenResponse.SerializeToString,
+            ),
+            'CreatePersonalToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePersonalToken,
+                    request_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.CreatePersonalTokenRequest.FromString,
+                    response_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.CreatePersonalTokenResponse.SerializeToString,
+            ),
+            'ListPersonalTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPersonalTokens,
+                    request_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListPersonalTokensRequest.FromString,
+                    response_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListPersonalTokensResponse.SerializeToString,
+            ),
+            'RevokePersonalToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokePersonalToken,
+                    request_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenRequest.FromString,
+                    response_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -695,6 +745,87 @@ class IdentityService:
             '/portal.identity.v1.IdentityService/ResolveAccessToken',
             portal_dot_identity_dot_v1_dot_identity__pb2.ResolveAccessTokenRequest.SerializeToString,
             portal_dot_identity_dot_v1_dot_identity__pb2.ResolveAccessTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePersonalToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.identity.v1.IdentityService/CreatePersonalToken',
+            portal_dot_identity_dot_v1_dot_identity__pb2.CreatePersonalTokenRequest.SerializeToString,
+            portal_dot_identity_dot_v1_dot_identity__pb2.CreatePersonalTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPersonalTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.identity.v1.IdentityService/ListPersonalTokens',
+            portal_dot_identity_dot_v1_dot_identity__pb2.ListPersonalTokensRequest.SerializeToString,
+            portal_dot_identity_dot_v1_dot_identity__pb2.ListPersonalTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokePersonalToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.identity.v1.IdentityService/RevokePersonalToken',
+            portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenRequest.SerializeToString,
+            portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,
