@@ -192,7 +192,8 @@ async def healthz() -> dict[str, str]:
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
     from .staff import pages as staff_pages
-    from .web import hdo_pages, pages, preferences_pages, readings_pages
+    from .staff import requests_pages as staff_requests_pages
+    from .web import hdo_pages, pages, preferences_pages, readings_pages, requests_pages, token_pages
 
     settings = settings or Settings.from_env()
     https = settings.public_scheme == "https"
@@ -220,7 +221,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         *hdo_pages.ROUTES,
         *readings_pages.ROUTES,
         *preferences_pages.ROUTES,
+        *token_pages.ROUTES,
         *staff_pages.ROUTES,
+        *requests_pages.ROUTES,
+        *staff_requests_pages.ROUTES,
     ]
     return Litestar(
         route_handlers=[
@@ -251,7 +255,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             path="/api",
             components=Components(
                 security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer", description="OAuth2 access token")
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="OAuth2 access token, or a personal access token (ep_pat_…) from /profile/tokens",
+                    )
                 }
             ),
         ),

@@ -198,10 +198,12 @@ STAFF_ROLES = (CUSTOMER_SERVICE, TENANT_ADMIN)
 OUTAGES_READ = "outages:read"
 # switching times and planned outages change what every customer of the tenant sees, so administrators only
 HDO_IMPORT = "hdo:import"
+# the queue of customers' requests: filing on a customer's behalf, assigning, moving, commenting
+REQUESTS_WORK = "requests:work"
 
 _STAFF_CAPABILITIES: Mapping[str, frozenset[str]] = {
-    CUSTOMER_SERVICE: frozenset({OUTAGES_READ}),
-    TENANT_ADMIN: frozenset({OUTAGES_READ, HDO_IMPORT}),
+    CUSTOMER_SERVICE: frozenset({OUTAGES_READ, REQUESTS_WORK}),
+    TENANT_ADMIN: frozenset({OUTAGES_READ, HDO_IMPORT, REQUESTS_WORK}),
 }
 
 

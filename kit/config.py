@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SERVICE_NAMES = ("accounts", "identity", "notifications", "hdo", "billing")
+SERVICE_NAMES = ("accounts", "identity", "notifications", "hdo", "billing", "requests")
 
 
 class SettingsError(ValueError):

@@ -272,6 +272,7 @@ async def stack(
     from services.hdo.wiring import SPEC as HDO
     from services.identity.wiring import SPEC as IDENTITY
     from services.notifications.wiring import SPEC as NOTIFICATIONS
+    from services.requests.wiring import SPEC as REQUESTS
 
     ports = {name: free_port() for name in SERVICE_NAMES}
     http_port = free_port()
@@ -289,7 +290,7 @@ async def stack(
         sms_sender=sms_gateway.sender,
     )
     running = {}
-    for spec in (ACCOUNTS, IDENTITY, NOTIFICATIONS, HDO, BILLING):
+    for spec in (ACCOUNTS, IDENTITY, NOTIFICATIONS, HDO, BILLING, REQUESTS):
         running[spec.name] = await start(spec, dataclasses.replace(settings, grpc_port=ports[spec.name]))
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=http_port, log_level="warning", lifespan="on")

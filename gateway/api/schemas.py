@@ -9,6 +9,7 @@ from portal.accounts.v1 import accounts_pb2
 from portal.billing.v1 import billing_pb2
 from portal.hdo.v1 import hdo_pb2
 from portal.notifications.v1 import notifications_pb2
+from portal.requests.v1 import requests_pb2
 
 
 class Address(msgspec.Struct):
@@ -378,4 +379,79 @@ def notification_preferences(p: notifications_pb2.Preferences) -> NotificationPr
         kinds=[KindPreference(kind=k.kind, channels=list(k.channels)) for k in p.kinds],
         phone=p.phone,
         sms_available=p.sms_available,
+    )
+
+
+class RequestEvent(msgspec.Struct):
+    """A line of a request's timeline."""
+
+    at: str
+    # submitted, accept, start, ask_customer, add_info, resolve, reject, cancel, comment, escalated
+    action: str
+    # the state after it; empty for a comment
+    to_state: str
+    text: str
+    # user, client, staff or system
+    by: str
+
+
+class CustomerRequest(msgspec.Struct):
+    """A request (žádost) of the customer, from any channel."""
+
+    id: str
+    customer_number: str
+    # null: about the customer as a whole
+    supply_point_id: str | None
+    type: str
+    # portal, phone, letter, branch or email
+    channel: str
+    # submitted, accepted, in_progress, waiting_for_customer, resolved, rejected or cancelled
+    state: str
+    deadline_at: str
+    overdue: bool
+    created_at: str
+    updated_at: str
+    # the type's fields as filed
+    values: dict[str, str]
+    # what the caller may do now: add_info, cancel (POST the pages' forms; the API files requests only)
+    actions: list[str]
+    # only when one request is asked for
+    timeline: list[RequestEvent] | None = None
+
+
+class CustomerRequestPage(msgspec.Struct):
+    items: list[CustomerRequest]
+    total: int
+    next_page_token: str | None
+
+
+class NewCustomerRequest(msgspec.Struct, forbid_unknown_fields=True):
+    # a type of the catalog the contract of the supply point allows
+    type: str
+    # the fields the type asks for
+    values: dict[str, str]
+    # required by every type but invoice_complaint and free_text
+    supply_point_id: str = ""
+
+
+def customer_request(r: requests_pb2.Request, *, with_timeline: bool = False) -> CustomerRequest:
+    return CustomerRequest(
+        id=r.id,
+        customer_number=r.customer_number,
+        supply_point_id=r.supply_point_id or None,
+        type=r.type,
+        channel=r.channel,
+        state=r.state,
+        deadline_at=instant(r.deadline_at),
+        overdue=r.overdue,
+        created_at=instant(r.created_at),
+        updated_at=instant(r.updated_at),
+        values={v.name: v.value for v in r.values},
+        actions=list(r.actions),
+        timeline=[
+            RequestEvent(at=instant(e.at), action=e.action, to_state=e.to_state, text=e.text, by=e.actor_kind)
+            for e in r.timeline
+        ]
+        if with_timeline
+        else None,
     )

@@ -1,4 +1,5 @@
-"""JSON API v1: the customer's data for bearer tokens issued by the portal's OAuth2/OIDC server."""
+"""JSON API v1: the customer's data for bearer tokens issued by the portal's OAuth2/OIDC server or made by the
+customer as personal access tokens; either is checked with identity on every call."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from portal.billing.v1 import billing_pb2
 from portal.common.v1 import common_pb2
 from portal.hdo.v1 import hdo_pb2
 from portal.notifications.v1 import notifications_pb2
+from portal.requests.v1 import requests_pb2
 
 from kit import context
 
 from .. import hdo, readings
+from .. import requests as customer_requests
 from ..principal import Principal, call_context
 from ..services import Services
 from ..supply_points import find as find_supply_point
@@ -379,3 +382,81 @@ class ApiV1(Controller):
             by=by,
             periods=[schemas.consumption_period(p) for p in resp.periods],
         )
+
+    @get(
+        "/customers/{customer_number:str}/requests",
+        summary="The customer's requests from every channel, newest first, paged",
+        tags=["requests"],
+        responses=_problems(s403="The caller may not read requests", s404="No such customer for this caller"),
+    )
+    async def list_requests(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        customer_number: str,
+        page_size: Annotated[int, Parameter(ge=1, le=customer_requests.MAX_PAGE_SIZE)] = 25,
+        page_token: Annotated[str, Parameter(max_length=200)] = "",
+    ) -> schemas.CustomerRequestPage:
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.requests.List(
+                requests_pb2.ListRequest(page=common_pb2.PageRequest(page_size=page_size, page_token=page_token))
+            )
+        return schemas.CustomerRequestPage(
+            items=[schemas.customer_request(r) for r in resp.requests],
+            total=resp.page.total_size,
+            next_page_token=resp.page.next_page_token or None,
+        )
+
+    @post(
+        "/customers/{customer_number:str}/requests",
+        summary="File a request (žádost) of a type the catalog offers",
+        description=(
+            "A type the contract of the supply point does not allow (the tenant's permission matrix) is refused "
+            "403 with the reason forbidden.request_type. Bad values are 422 with a reason (request.field_required, "
+            "request.field_choice, request.field_too_long, request.field_unknown, date.invalid, "
+            "request.supply_point_required, request.type_unknown) and the field at fault; nothing is stored. An "
+            "Idempotency-Key header makes a retry safe: the same key answers the request filed the first time (201 "
+            "again, with Idempotent-Replayed: true); the same key with other values is 409."
+        ),
+        tags=["requests"],
+        status_code=201,
+        responses=_problems(
+            s403="The caller or the contract may not file this request",
+            s404="No such customer or supply point for this caller",
+            s409="The Idempotency-Key was used for another request",
+            s422="The request was refused; see reason and field",
+        ),
+    )
+    async def file_request(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        customer_number: str,
+        data: schemas.NewCustomerRequest,
+        idempotency_key: Annotated[str, Parameter(header="Idempotency-Key", required=False)] = "",
+    ) -> Response[schemas.CustomerRequest]:
+        submitted = customer_requests.submit_request(
+            request_type=data.type,
+            supply_point_id=data.supply_point_id,
+            values=data.values,
+            idempotency_key=idempotency_key,
+        )
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.requests.Submit(submitted)
+        headers = {} if resp.created else {"Idempotent-Replayed": "true"}
+        return Response(schemas.customer_request(resp.request), status_code=201, headers=headers)
+
+    @get(
+        "/customers/{customer_number:str}/requests/{request_id:str}",
+        summary="One request with its timeline",
+        tags=["requests"],
+        responses=_problems(s404="No such request for this caller"),
+    )
+    async def get_request(
+        self, request: Request, principal: Principal, services: Services, customer_number: str, request_id: str
+    ) -> schemas.CustomerRequest:
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.requests.Get(requests_pb2.GetRequest(request_id=request_id[:64]))
+        return schemas.customer_request(resp.request, with_timeline=True)

@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 from kit import authz, hdoimport
 
-from ..web.views import N_, NO_ERRORS, PATHS, FormErrors, NavItem
+from ..web.views import N_, NO_ERRORS, PATHS, FormErrors, NavItem, RequestRow
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,13 @@ SECTIONS: tuple[Section, ...] = (
         N_("Planned outages"),
         N_("Every planned outage announced in the brand's area, and the import of new ones."),
         authz.OUTAGES_READ,
+    ),
+    Section(
+        "staff_requests",
+        PATHS["staff_requests"],
+        N_("Customers' requests"),
+        N_("The queue of open requests by deadline; file a request on a customer's behalf."),
+        authz.REQUESTS_WORK,
     ),
 )
 
@@ -152,3 +159,27 @@ class OutagesView:
     rows: tuple[StaffOutageRow, ...]
     # None: the roles allow reading only
     upload: ImportView | None
+
+
+# the queue's filters: states (empty: every open one), the assigned filter ("", "me", "none")
+QUEUE_STATES: tuple[str, ...] = ("submitted", "accepted", "in_progress", "waiting_for_customer")
+QUEUE_TYPES: tuple[str, ...] = (
+    "breaker_change",
+    "tariff_change",
+    "product_change",
+    "termination",
+    "invoice_complaint",
+    "extraordinary_settlement",
+    "free_text",
+)
+
+
+@dataclass(frozen=True)
+class QueueView:
+    rows: tuple[RequestRow, ...]
+    # state, type, assigned, overdue as asked
+    filters: Mapping[str, str]
+    next_href: str | None = None
+    first_href: str | None = None
+    states: tuple[str, ...] = QUEUE_STATES
+    types: tuple[str, ...] = QUEUE_TYPES

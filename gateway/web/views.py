@@ -24,10 +24,17 @@ Routes the templates link to or post to are listed in `PATHS`; the handlers serv
     /calendar/hdo/{token}.ics the low-tariff calendar feed (no session: the token is the credential)
     /customer             GET customer, next: switch the acting-for customer number, then redirect to next
     /profile/notifications  how each kind of message is delivered (GET), POST the channels chosen per kind
+    /profile/tokens       personal access tokens (GET), POST a new one (its value shown once, in that answer)
+    /profile/tokens/{id}/revoke  POST: revoke one
     /theme.css            the tenant's colours, from theme.css.j2
     /staff                the staff console (gateway/staff): its sections by the staff member's roles
     /staff/hdo/import     GET form, POST (multipart) an operator's switching times or outages file
     /staff/outages        every planned outage of the brand; POST (multipart) an outages file
+    /requests             the acting-for customer's requests (GET page)   /requests/new  GET supply_point, type; POST
+    /requests/{id}        a request with its timeline; POST /requests/{id}/transition (action, reason)
+    /staff/requests       the queue (GET state, type, assigned, overdue, page); /staff/requests/new files for a customer
+    /staff/requests/{id}  a request; POST …/transition (action, reason), …/assign, …/comment (text, internal)
+    /requests/{id}/attachments/{aid}, /staff/requests/{id}/attachments/{aid}   a file sent with a request
 """
 
 from __future__ import annotations
@@ -75,6 +82,7 @@ PATHS: Mapping[str, str] = MappingProxyType(
         "profile_totp_confirm": "/profile/totp/confirm",
         "profile_totp_disable": "/profile/totp/disable",
         "profile_notifications": "/profile/notifications",
+        "profile_tokens": "/profile/tokens",
         "locale": "/locale",
         "customer": "/customer",
         "theme": "/theme.css",
@@ -83,6 +91,10 @@ PATHS: Mapping[str, str] = MappingProxyType(
         "staff": "/staff",
         "staff_hdo_import": "/staff/hdo/import",
         "staff_outages": "/staff/outages",
+        "requests": "/requests",
+        "requests_new": "/requests/new",
+        "staff_requests": "/staff/requests",
+        "staff_requests_new": "/staff/requests/new",
     }
 )
 
@@ -125,6 +137,84 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         },
         "message_kind": {"outages": N_("Planned outages and their changes")},
         "channel": {"email": N_("E-mail"), "sms": N_("SMS")},
+        "request_type": {
+            "breaker_change": N_("Change of the main breaker"),
+            "tariff_change": N_("Change of the distribution tariff"),
+            "product_change": N_("Change of product"),
+            "termination": N_("Termination of the contract"),
+            "invoice_complaint": N_("Invoice complaint"),
+            "extraordinary_settlement": N_("Extraordinary settlement"),
+            "free_text": N_("Other request"),
+        },
+        "request_state": {
+            "submitted": N_("Submitted"),
+            "accepted": N_("Accepted"),
+            "in_progress": N_("In progress"),
+            "waiting_for_customer": N_("Waiting for the customer"),
+            "resolved": N_("Resolved"),
+            "rejected": N_("Rejected"),
+            "cancelled": N_("Cancelled"),
+        },
+        "request_channel": {
+            "portal": N_("Portal"),
+            "phone": N_("Phone"),
+            "letter": N_("Letter"),
+            "branch": N_("Branch"),
+            "email": N_("E-mail"),
+        },
+        # timeline lines and buttons
+        "request_action": {
+            "submitted": N_("Filed"),
+            "accept": N_("Accept"),
+            "start": N_("Start work"),
+            "ask_customer": N_("Ask the customer"),
+            "add_info": N_("Add information"),
+            "resolve": N_("Resolve"),
+            "reject": N_("Reject"),
+            "cancel": N_("Cancel the request"),
+            "comment": N_("Comment"),
+            "assign": N_("Assigned"),
+            "escalated": N_("Deadline passed, escalated"),
+        },
+        "request_field": {
+            "breaker_amps": N_("Main breaker (A)"),
+            "phases": N_("Phases"),
+            "wanted_from": N_("Wanted from"),
+            "note": N_("Note"),
+            "distribution_tariff": N_("Distribution tariff"),
+            "product": N_("Product"),
+            "end_on": N_("Last day of supply"),
+            "termination_reason": N_("Reason for the termination"),
+            "invoice_number": N_("Invoice number"),
+            "description": N_("Description"),
+            "reading_day": N_("Day of the meter reading"),
+            "subject": N_("Subject"),
+        },
+        "request_choice": {
+            "1": N_("Single-phase"),
+            "3": N_("Three-phase"),
+            "moving": N_("Moving out"),
+            "supplier_change": N_("Change of supplier"),
+            "other": N_("Other reason"),
+        },
+        # what a personal access token may do, by its OAuth scope (kit.authz.SCOPE_CAPABILITIES)
+        "scope": {
+            "supply-points:read": N_("See supply points and their technical data"),
+            "contracts:read": N_("See contracts"),
+            "invoices:read": N_("See invoices"),
+            "payments:read": N_("See payments"),
+            "consumption:read": N_("See meter readings and consumption"),
+            "readings:write": N_("Submit meter readings"),
+            "requests:read": N_("See requests"),
+            "requests:write": N_("Submit requests"),
+            "contact:write": N_("Change contact details"),
+            "payment-method:write": N_("Change the payment method"),
+            "bank-account:write": N_("Change the bank account"),
+            "advance:write": N_("Change advance payments"),
+            "e-invoice:write": N_("Turn electronic invoices on or off"),
+            "breaker-change:request": N_("Ask for a main circuit breaker change"),
+            "tariff-change:request": N_("Ask for a distribution tariff change"),
+        },
     }
 )
 
@@ -164,6 +254,7 @@ DEFAULT_NAV: tuple[NavItem, ...] = (
     NavItem("dashboard", PATHS["dashboard"], N_("Overview")),
     NavItem("supply_points", PATHS["supply_points"], N_("Supply points")),
     NavItem("outages", PATHS["outages"], N_("Planned outages")),
+    NavItem("requests", PATHS["requests"], N_("Requests")),
     NavItem("profile", PATHS["profile"], N_("Profile")),
 )
 
@@ -505,6 +596,7 @@ class LowTariffView:
     now: LowTariffNow
     today: LowTariffDay
     weeks: tuple[LowTariffWeek, ...]
+    weeks_table: str  # the weeks as rendered by `_low_tariff_weeks.html`
     first_day: date  # the oldest day that may be picked
     last_day: date  # the last day of next week
     feed_url: str
@@ -526,7 +618,6 @@ class OutageRow:
     state: str  # planned, changed, cancelled
     places: tuple[SupplyPointRow, ...]
 
-    weeks_table: str  # the weeks as rendered by `_low_tariff_weeks.html`
 
 @dataclass(frozen=True)
 class OutageCard:
@@ -727,6 +818,102 @@ class ConsumptionView:
 
 
 @dataclass(frozen=True)
+class RequestField:
+    """One field a request type asks for, with what was typed."""
+
+    name: str
+    kind: str  # text, long_text, date, choice
+    required: bool
+    choices: tuple[str, ...]
+    max_length: int
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class RequestPointChoice:
+    id: str
+    label: str  # EAN/EIC and address
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    id: str
+    type: str
+    state: str
+    channel: str
+    customer_number: str
+    supply_point: str  # its EAN/EIC where known, else its id; empty: the customer as a whole
+    created_at: datetime
+    deadline_at: datetime
+    overdue: bool
+    escalated: bool
+    href: str
+    assignee: str = ""  # staff only
+    assignee_name: str = ""
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    at: datetime
+    action: str
+    to_state: str
+    text: str
+    by: str  # user, client, staff or system
+    internal: bool = False
+
+
+@dataclass(frozen=True)
+class RequestsView:
+    rows: tuple[RequestRow, ...]
+    total: int
+    can_file: bool
+    next_href: str | None = None
+    first_href: str | None = None
+
+
+@dataclass(frozen=True)
+class NewRequestView:
+    """Filing a request in three steps on one page: the supply point (none for requests about the customer as a
+    whole), the type its contract allows, the type's fields."""
+
+    action: str
+    points: tuple[RequestPointChoice, ...]
+    supply_point: str
+    types: tuple[str, ...]  # type codes offered for the chosen supply point
+    chosen: str  # the type code being filled in; empty: none yet
+    fields: tuple[RequestField, ...] = ()
+    deadline_days: int = 0
+    idempotency_key: str = ""
+    errors: FormErrors = NO_ERRORS
+    # staff filing on a customer's behalf
+    customer_number: str = ""
+    channel: str = ""
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    file_name: str
+    content_type: str
+    size: int
+    href: str
+
+
+@dataclass(frozen=True)
+class RequestDetailView:
+    request: RequestRow
+    values: tuple[tuple[str, str], ...]  # field name, value
+    timeline: tuple[TimelineRow, ...]
+    actions: tuple[str, ...]  # the steps the viewer may take now
+    post_href: str
+    errors: FormErrors = NO_ERRORS
+    staff: bool = False
+    # the viewer's own subject id, for "assign to me"
+    me: str = ""
+    attachments: tuple[AttachmentRow, ...] = ()
+
+
+@dataclass(frozen=True)
 class TotpEnrolment:
     """A started, unconfirmed enrolment: shown once so the user can type it into an authenticator app."""
 
@@ -760,6 +947,66 @@ class PreferencesView:
     phone: str
     sms_available: bool
     can_change: bool
+
+
+@dataclass(frozen=True)
+class PersonalTokenRow:
+    id: str
+    name: str
+    scopes: tuple[str, ...]
+    # empty: every customer number of the login
+    customer_numbers: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    expired: bool
+
+    @property
+    def revoke_path(self) -> str:
+        return f"{PATHS['profile_tokens']}/{self.id}/revoke"
+
+
+@dataclass(frozen=True)
+class NewPersonalToken:
+    """A token just created. Its value is in the one answer that shows it, never in the session or the list."""
+
+    name: str
+    value: str
+    expires_at: datetime
+    # an API address to try it on, with this brand's host
+    example_url: str
+
+
+@dataclass(frozen=True)
+class TokenForm:
+    """The create form as posted, to show again when it was refused."""
+
+    name: str = ""
+    scopes: frozenset[str] = frozenset()
+    customer_numbers: frozenset[str] = frozenset()
+    # days ("30", "90", "365") or "date" for expires_on
+    expires: str = "90"
+    expires_on: str = ""
+
+
+@dataclass(frozen=True)
+class TokensView:
+    tokens: tuple[PersonalTokenRow, ...]
+    # the scopes a token may be given, in kit.authz's order
+    scopes: tuple[str, ...]
+    # the login's customer numbers; a choice among them is offered when there are several
+    customers: tuple[CustomerChoice, ...]
+    max_active: int
+    # the days the expiry date may take
+    first_day: date
+    last_day: date
+    expiry_days: tuple[str, ...] = ("30", "90", "365")
+    form: TokenForm = TokenForm()
+    created: NewPersonalToken | None = None
+
+    @property
+    def live_count(self) -> int:
+        return sum(1 for t in self.tokens if not t.expired)
 
 
 def brand_from_tenant(tenant: object) -> Brand:

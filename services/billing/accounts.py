@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from portal.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 
 from kit import context, guard
+from kit.matrix import PermissionMatrices, as_system
 
 from . import domain
 
@@ -24,15 +25,10 @@ class SupplyPoint:
     facts: domain.Point
 
 
-def _as_system() -> context.bound:
-    ctx = context.current()
-    return context.bound(ctx.with_(subject_kind=context.SYSTEM, subject="billing"))
-
-
 class Accounts:
     def __init__(self, stub: accounts_pb2_grpc.AccountsServiceStub) -> None:
         self.stub = stub
-        self._matrices: dict[str, tuple[float, dict[str, frozenset[str]]]] = {}
+        self.matrices = PermissionMatrices(stub, "billing")
         self._zones: dict[str, tuple[float, ZoneInfo]] = {}
 
     async def supply_point(self, point_id: uuid.UUID, capability: str) -> SupplyPoint:
@@ -44,10 +40,10 @@ class Accounts:
         contract_type = point.contract.contract_type
         if not point.HasField("contract"):
             # the caller may not read the contract; its type still decides the policy
-            with _as_system():
+            with as_system("billing"):
                 request = accounts_pb2.GetSupplyPointRequest(supply_point_id=str(point_id))
                 contract_type = (await self.stub.GetSupplyPoint(request)).supply_point.contract.contract_type
-        policy = (await self._matrix()).get(contract_type, frozenset())
+        policy = (await self.matrices.current()).get(contract_type, frozenset())
         guard.capability(capability, policy)
         return SupplyPoint(
             id=point_id,
@@ -61,23 +57,12 @@ class Accounts:
             ),
         )
 
-    async def _matrix(self) -> dict[str, frozenset[str]]:
-        tenant = context.current().tenant_id
-        hit = self._matrices.get(tenant)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
-        with _as_system():
-            rows = (await self.stub.GetPermissionMatrix(accounts_pb2.GetPermissionMatrixRequest())).rows
-        matrix = {r.contract_type: frozenset(r.capabilities) for r in rows}
-        self._matrices[tenant] = (time.monotonic() + TTL_SECONDS, matrix)
-        return matrix
-
     async def zone(self) -> ZoneInfo:
         tenant = context.current().tenant_id
         hit = self._zones.get(tenant)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-        with _as_system():
+        with as_system("billing"):
             found = (await self.stub.GetTenant(accounts_pb2.GetTenantRequest(tenant_id=tenant))).tenant
         zone = ZoneInfo(found.time_zone)
         self._zones[tenant] = (time.monotonic() + TTL_SECONDS, zone)

@@ -103,6 +103,76 @@ def render(
     return Message(subject=subject.format(**fields), body=body.format(**fields))
 
 
+# --- requests (žádosti) ---------------------------------------------------------------------------------
+
+REQUEST_STATE_CHANGED = "request_state_changed"
+
+# subject, body; {brand}, {type}, {state}, {reason} and {customer_line} are filled in by render_request()
+REQUEST_TEMPLATE: dict[str, tuple[str, str]] = {
+    "en": (
+        "{brand}: your request ({type}) is now {state}",
+        'Hello,\n\nyour request "{type}" is now: {state}.{reason}\n\nYou can follow it and its whole history '
+        "in the customer portal, under Requests. Customer line: {customer_line}.\n\n{brand}",
+    ),
+    "cs": (
+        "{brand}: vaše žádost ({type}) je nyní ve stavu {state}",
+        "Dobrý den,\n\nvaše žádost „{type}“ je nyní ve stavu: {state}.{reason}\n\nJejí průběh sledujete v "
+        "zákaznickém portálu v části Žádosti. Zákaznická linka: {customer_line}.\n\n{brand}",
+    ),
+    "bg": (
+        "{brand}: вашето искане ({type}) вече е със статус {state}",
+        "Здравейте,\n\nвашето искане „{type}“ вече е със статус: {state}.{reason}\n\nМожете да го следите в "
+        "клиентския портал, в раздел Искания. Клиентска линия: {customer_line}.\n\n{brand}",
+    ),
+}
+REQUEST_REASON = {"en": "\n\nNote: {reason}", "cs": "\n\nPoznámka: {reason}", "bg": "\n\nБележка: {reason}"}
+REQUEST_TYPES: dict[str, dict[str, str]] = {
+    "breaker_change": {
+        "en": "change of the main breaker",
+        "cs": "změna hlavního jističe",
+        "bg": "смяна на главния предпазител",
+    },
+    "tariff_change": {
+        "en": "change of the distribution tariff",
+        "cs": "změna distribuční sazby",
+        "bg": "смяна на тарифата за разпределение",
+    },
+    "product_change": {"en": "change of product", "cs": "změna produktu", "bg": "смяна на продукта"},
+    "termination": {"en": "termination of the contract", "cs": "výpověď smlouvy", "bg": "прекратяване на договора"},
+    "invoice_complaint": {"en": "invoice complaint", "cs": "reklamace faktury", "bg": "рекламация на фактура"},
+    "extraordinary_settlement": {
+        "en": "extraordinary settlement",
+        "cs": "mimořádné vyúčtování",
+        "bg": "извънредно изравняване",
+    },
+    "free_text": {"en": "request", "cs": "žádost", "bg": "искане"},
+}
+REQUEST_STATES: dict[str, dict[str, str]] = {
+    "submitted": {"en": "submitted", "cs": "podáno", "bg": "подадено"},
+    "accepted": {"en": "accepted", "cs": "přijato", "bg": "прието"},
+    "in_progress": {"en": "in progress", "cs": "vyřizuje se", "bg": "в процес на обработка"},
+    "waiting_for_customer": {"en": "waiting for you", "cs": "čeká na vás", "bg": "очаква вашия отговор"},
+    "resolved": {"en": "resolved", "cs": "vyřízeno", "bg": "изпълнено"},
+    "rejected": {"en": "rejected", "cs": "zamítnuto", "bg": "отхвърлено"},
+    "cancelled": {"en": "cancelled", "cs": "zrušeno", "bg": "отменено"},
+}
+
+
+def render_request(
+    locale: str, *, brand: str, request_type: str, state: str, reason: str, customer_line: str
+) -> Message:
+    """What a customer is told when their request moves: its type, its new state and the reason given."""
+    subject, body = REQUEST_TEMPLATE[locale]
+    fields = {
+        "brand": brand,
+        "type": REQUEST_TYPES.get(request_type, REQUEST_TYPES["free_text"])[locale],
+        "state": REQUEST_STATES[state][locale] if state in REQUEST_STATES else state,
+        "reason": REQUEST_REASON[locale].format(reason=reason) if reason else "",
+        "customer_line": customer_line,
+    }
+    return Message(subject=subject.format(**fields), body=body.format(**fields))
+
+
 # --- planned outages ------------------------------------------------------------------------------
 
 OUTAGE_PLANNED = "outage_planned"

@@ -7,8 +7,10 @@ from datetime import UTC
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from portal.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from portal.events.v1 import hdo_pb2 as hdo_events
 from portal.events.v1 import identity_pb2 as identity_events
+from portal.events.v1 import requests_pb2 as request_events
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit.bus import EventMeta, Subscription
@@ -26,7 +28,11 @@ LINK_PATHS = {
 
 
 def subscriptions(
-    settings: Settings, tenants: TenantDirectory, wake: Callable[[], None], outages: OutageNotices
+    settings: Settings,
+    tenants: TenantDirectory,
+    wake: Callable[[], None],
+    outages: OutageNotices,
+    accounts: accounts_pb2_grpc.AccountsServiceStub,
 ) -> list[Subscription]:
     async def queue_email(
         conn: AsyncConnection,
@@ -98,6 +104,35 @@ def subscriptions(
     async def on_outage_cancelled(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
         await outages.cancelled(conn, e.outage)
 
+    async def on_request_state_changed(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
+        customer = (
+            await accounts.GetCustomer(accounts_pb2.GetCustomerRequest(customer_number=e.customer_number))
+        ).customer
+        if not customer.email:
+            return
+        tenant = await tenants.get(meta.tenant_id)
+        locale = domain.pick_locale("", tenant.default_locale)
+        message = domain.render_request(
+            locale,
+            brand=tenant.name,
+            request_type=e.type,
+            state=e.to_state,
+            reason=e.reason,
+            customer_line=tenant.contact_lines.customer_line,
+        )
+        await store.queue(
+            conn,
+            tenant_id=meta.tenant_id,
+            event_id=meta.event_id,
+            channel="email",
+            recipient=customer.email,
+            template=domain.REQUEST_STATE_CHANGED,
+            locale=locale,
+            subject=message.subject,
+            body=message.body,
+        )
+        wake()
+
     return [
         Subscription("identity", identity_events.EmailVerificationRequested, on_verification),
         Subscription("identity", identity_events.PasswordResetRequested, on_reset),
@@ -105,4 +140,5 @@ def subscriptions(
         Subscription("hdo", hdo_events.OutagePlanned, on_outage_planned),
         Subscription("hdo", hdo_events.OutageChanged, on_outage_changed),
         Subscription("hdo", hdo_events.OutageCancelled, on_outage_cancelled),
+        Subscription("requests", request_events.RequestStateChanged, on_request_state_changed),
     ]

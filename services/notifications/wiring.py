@@ -33,7 +33,7 @@ async def wire(rt: Runtime) -> Wiring:
                 notifications_pb2.DESCRIPTOR.services_by_name["NotificationsService"].full_name,
             )
         ],
-        subscriptions=events.subscriptions(rt.settings, tenants, sender.wake.set, outages),
+        subscriptions=events.subscriptions(rt.settings, tenants, sender.wake.set, outages, accounts),
         background=[sender.run, reminders.run],
         on_stop=[channel.close, sender.close],
     )

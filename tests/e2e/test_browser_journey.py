@@ -538,3 +538,72 @@ async def test_pages_come_with_a_strict_policy_and_the_session_cookie_is_out_of_
     assert await page.evaluate("window.pwned === undefined")
     assert tab.watch.csp_messages, "no CSP report for an inline script"
     tab.watch.csp_messages.clear()
+
+
+# --- requests (žádosti) -------------------------------------------------------------------------------------
+
+
+async def test_a_breaker_change_is_filed_resolved_by_an_agent_and_followed_to_its_end(tab, stack, axe):
+    """Jana files a breaker change, an agent assigns, accepts and resolves it, Jana sees it resolved with its
+    timeline; on esco the supply-only contract does not offer the breaker change at all."""
+    page, found = tab.page, []
+    loc = demo.tenant("volta").default_locale
+    point = demo.supply_points("volta", demo.JANA)[0]
+    await open_brand(page, stack, "volta")
+    await sign_in(page, LOGINS["volta"])
+    nav = page.get_by_role("navigation", name=t("Main navigation", loc), exact=True)
+    await nav.get_by_role("link", name=t("Requests", loc), exact=True).click()
+    await page.wait_for_url(re.compile(r"/requests$"))
+    await page.get_by_role("link", name=t("File a new request", loc), exact=True).click()
+    await page.wait_for_url(re.compile(r"/requests/new$"))
+    await labelled(page, t("Supply point", loc)).select_option(str(point.id))
+    async with page.expect_navigation():
+        await page.get_by_role("button", name=t("Show the requests offered", loc), exact=True).click()
+    async with page.expect_navigation():
+        await page.get_by_role("link", name=t("Change of the main breaker", loc), exact=True).click()
+    await labelled(page, t("Main breaker (A)", loc)).select_option("32")
+    await labelled(page, t("Phases", loc)).select_option("3")
+    found += await axe_violations(axe, page, "new request")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name=t("File the request", loc), exact=True).click()
+    await page.wait_for_url(re.compile(r"/requests/[0-9a-f-]{36}$"))
+    request_id = page.url.rsplit("/", 1)[1]
+    found += await axe_violations(axe, page, "request")
+    await sign_out(page)
+
+    await sign_in(page, "agent@volta.example")
+    await open_brand(page, stack, "volta", "/staff/requests")
+    found += await axe_violations(axe, page, "staff queue")
+    async with page.expect_navigation():
+        await page.locator(f'a[href="/staff/requests/{request_id}"]').click()
+    for step in ("Assign to me", "Accept"):
+        async with page.expect_navigation():
+            await page.get_by_role("button", name=t(step, loc), exact=True).click()
+    await fill(page, t("Reason or information", loc), "A 32 A breaker is fitted.")
+    found += await axe_violations(axe, page, "staff request")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name=t("Resolve", loc), exact=True).click()
+    await sign_out(page)
+
+    await sign_in(page, LOGINS["volta"])
+    await open_brand(page, stack, "volta", f"/requests/{request_id}")
+    shown = await facts(page, "#request-facts")
+    assert shown[t("State", loc)] == t("Resolved", loc)
+    timeline = await page.locator("#timeline li").all_inner_texts()
+    assert [t(a, loc) in line for a, line in zip(("Filed", "Accept", "Resolve"), timeline, strict=True)] == [True] * 3
+    assert "A 32 A breaker is fitted." in timeline[-1]
+    await sign_out(page)
+
+    supply_only = next(
+        p
+        for p in demo.supply_points("esco", demo.TOVARNA)
+        if p.contract.contract_type == demo.SUPPLY_ONLY and p.commodity == "electricity"
+    )
+    esco = demo.tenant("esco").default_locale
+    await open_brand(page, stack, "esco")
+    await sign_in(page, LOGINS["esco"])
+    await open_brand(page, stack, "esco", f"/requests/new?supply_point={supply_only.id}")
+    offered = page.locator("#request-types")
+    await offered.get_by_role("link", name=t("Termination of the contract", esco), exact=True).wait_for()
+    assert await offered.get_by_role("link", name=t("Change of the main breaker", esco), exact=True).count() == 0
+    assert not found, "\n".join(found)

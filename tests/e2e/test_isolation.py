@@ -21,10 +21,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from portal.requests.v1 import requests_pb2
+from portal.requests.v1.requests_pb2_grpc import RequestsServiceStub
 
 from gateway import hdo
+from kit import context, demo, rpc
 from kit import db as kitdb
-from kit import demo
 from kit.secrets import derive
 
 from .portal_http import CLI_REDIRECT, CLI_SCOPE, browser, cli_tokens, csrf, sign_in
@@ -47,6 +49,9 @@ class Subject:
     # the first of its supply points with an HDO code (else the first one), and its calendar feed's name
     hdo_point_id: str = ""
     feed: str = ""
+    # one of its requests and the file sent with it (a subject without a login keeps ids nobody's has)
+    request_id: str = "00000000-0000-4000-8000-000000000000"
+    attachment_id: str = "00000000-0000-4000-8000-000000000000"
 
     @property
     def host(self) -> str:
@@ -352,6 +357,74 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/profile/notifications"): Row(get("/profile/notifications"), LOGIN, 200),
     # no channel for outage notices: refused with the form shown again, so the matrix changes nothing
     ("POST", "/profile/notifications"): Row(post("/profile/notifications", kind="outages"), LOGIN, 400),
+    # requests (žádosti): forms missing their required fields and steps the request's state does not allow are
+    # refused with the page shown again, so the matrix files and changes nothing (but assigning)
+    ("GET", "/requests"): Row(get("/requests"), LOGIN, 200, staff=403),
+    ("GET", "/requests/new"): Row(get("/requests/new?supply_point={s.supply_point_id}"), LOGIN, 200, other_ids=404),
+    ("POST", "/requests/new"): Row(
+        post("/requests/new", supply_point="{s.supply_point_id}", type="product_change", idempotency_key="matrix"),
+        LOGIN,
+        400,
+        other_ids=404,
+    ),
+    ("GET", "/requests/{request_id:str}"): Row(get("/requests/{s.request_id}"), LOGIN, 200, other_ids=404),
+    ("POST", "/requests/{request_id:str}/transition"): Row(
+        post("/requests/{s.request_id}/transition", action="add_info", reason="matrix"), LOGIN, 400, other_ids=404
+    ),
+    ("GET", "/requests/{request_id:str}/attachments/{attachment_id:str}"): Row(
+        get("/requests/{s.request_id}/attachments/{s.attachment_id}"), LOGIN, 200, other_ids=404, staff=403
+    ),
+    ("GET", "/staff/requests/{request_id:str}/attachments/{attachment_id:str}"): Row(
+        get("/staff/requests/{s.request_id}/attachments/{s.attachment_id}"), LOGIN, 403, staff=200
+    ),
+    ("GET", "/staff/requests"): Row(get("/staff/requests?overdue=yes"), LOGIN, 403, staff=200),
+    ("GET", "/staff/requests/new"): Row(
+        get("/staff/requests/new?customer={s.customer_number}&supply_point={s.supply_point_id}"), LOGIN, 403, staff=200
+    ),
+    ("POST", "/staff/requests/new"): Row(
+        post("/staff/requests/new", customer="{s.customer_number}", type="free_text", channel="phone"),
+        LOGIN,
+        403,
+        staff=400,
+    ),
+    ("GET", "/staff/requests/{request_id:str}"): Row(get("/staff/requests/{s.request_id}"), LOGIN, 403, staff=200),
+    ("POST", "/staff/requests/{request_id:str}/transition"): Row(
+        post("/staff/requests/{s.request_id}/transition", action="resolve", reason="matrix"), LOGIN, 403, staff=400
+    ),
+    ("POST", "/staff/requests/{request_id:str}/assign"): Row(
+        post("/staff/requests/{s.request_id}/assign"), LOGIN, 403, staff=Redirect("/staff/requests/")
+    ),
+    ("POST", "/staff/requests/{request_id:str}/comment"): Row(
+        post("/staff/requests/{s.request_id}/comment", text=""), LOGIN, 403, staff=400
+    ),
+    # the command-line client is given neither requests:read nor requests:write
+    ("GET", "/api/v1/customers/{customer_number:str}/requests"): Row(
+        get("/api/v1/customers/{s.customer_number}/requests"), 401, 403, other_ids=404, auth="bearer"
+    ),
+    ("POST", "/api/v1/customers/{customer_number:str}/requests"): Row(
+        lambda s: (
+            "POST",
+            f"/api/v1/customers/{s.customer_number}/requests",
+            {"type": "free_text", "values": {"subject": "matrix", "description": "matrix"}},
+        ),
+        401,
+        403,
+        other_ids=404,
+        auth="bearer",
+        json=True,
+    ),
+    ("GET", "/api/v1/customers/{customer_number:str}/requests/{request_id:str}"): Row(
+        get("/api/v1/customers/{s.customer_number}/requests/{s.request_id}"), 401, 403, other_ids=404, auth="bearer"
+    ),
+    # personal access tokens: a nameless one is refused with the form, so the matrix makes none; a token id that is
+    # nobody's is not found, as is another user's (tests/services/test_identity_personal_tokens.py)
+    ("GET", "/profile/tokens"): Row(get("/profile/tokens"), LOGIN, 200, staff=200),
+    ("POST", "/profile/tokens"): Row(
+        post("/profile/tokens", name="", scopes="supply-points:read", expires_at="30"), LOGIN, 400
+    ),
+    ("POST", "/profile/tokens/{token_id:str}/revoke"): Row(
+        post("/profile/tokens/00000000-0000-4000-8000-000000000000/revoke"), LOGIN, 404
+    ),
 }
 
 # Litestar answers OPTIONS itself on every route, with the allowed methods and no data
@@ -452,10 +525,44 @@ def feed_of(stack, s: Subject, supply_point_id: str = "") -> str:
     return hdo.feed_token(key, str(demo.tenant(s.brand).id), supply_point_id or s.hdo_point_id, str(user.id)) + ".ics"
 
 
+async def filed_request(stack, s: Subject) -> tuple[str, str]:
+    """A request of the subject's customer with the letter scanned, as if it had come by post; once per run (its
+    idempotency key). Its id and its attachment's."""
+    channel = rpc.channel(stack.address("requests"))
+    try:
+        system = context.CallContext(tenant_id=str(demo.tenant(s.brand).id), subject="matrix", subject_kind="system")
+        with context.bound(system):
+            filed = await RequestsServiceStub(channel).Submit(
+                requests_pb2.SubmitRequest(
+                    customer_number=s.customer_number,
+                    type="free_text",
+                    channel="letter",
+                    values=[
+                        requests_pb2.FieldValue(name="subject", value="Matrix"),
+                        requests_pb2.FieldValue(name="description", value="Filed by the isolation matrix."),
+                    ],
+                    idempotency_key="isolation-matrix",
+                    attachments=[
+                        requests_pb2.Attachment(file_name="letter.txt", content_type="text/plain", content=b"Letter")
+                    ],
+                )
+            )
+            found = await RequestsServiceStub(channel).Get(requests_pb2.GetRequest(request_id=filed.request.id))
+    finally:
+        await channel.close()
+    return filed.request.id, found.request.attachments[0].id
+
+
 async def with_tokens(stack, s: Subject) -> Subject:
     tokens = await cli_tokens(stack, s.host, s.email)
+    request_id, attachment_id = await filed_request(stack, s)
     return dataclasses.replace(
-        s, access_token=tokens["access_token"], refresh_token=tokens["refresh_token"], feed=feed_of(stack, s)
+        s,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        feed=feed_of(stack, s),
+        request_id=request_id,
+        attachment_id=attachment_id,
     )
 
 

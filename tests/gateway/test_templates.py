@@ -396,6 +396,7 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
         },
     )
     yield from preference_samples(replace(signed, path="/profile/notifications", nav_active="profile"), locale)
+    yield from token_samples(replace(signed, path="/profile/tokens", nav_active="profile"), locale)
     hdo_page = replace(signed, path="/supply-points/sp-1/hdo", nav_active="supply_points")
     yield "supply_point_hdo", "supply_point_hdo.html", {"page": hdo_page, "view": _low_tariff_view(locale)}
     yield (
@@ -552,6 +553,7 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
     )
     yield "outages-none", "outages.html", {"page": outages_page, "view": v.OutagesView(rows=(), electricity_count=0)}
     yield from staff_samples(replace(signed, user="admin@volta.example", customers=(), current_customer=None))
+    yield from request_samples(signed, locale)
     yield "error-404", "error.html", {"page": public, "status": 404}
     yield (
         "error-503",
@@ -578,6 +580,150 @@ def preference_samples(page: v.Page, locale: str) -> Iterator[tuple[str, str, di
     delegate = replace(prefs, phone="", can_change=False)
     yield "preferences-delegate", template, {"page": page, "view": delegate, "errors": v.NO_ERRORS}
     yield "preferences-no-customer", template, {"page": page, "view": None, "errors": v.NO_ERRORS}
+
+
+def token_samples(page: v.Page, locale: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    token = v.PersonalTokenRow(
+        id="7d4f7a52-0a52-4a8e-9d36-5b0e1c8f2a10",
+        name="Home Assistant <script>",
+        scopes=("supply-points:read", "consumption:read"),
+        customer_numbers=(),
+        created_at=at,
+        expires_at=at + timedelta(days=90),
+        last_used_at=at + timedelta(hours=3),
+        expired=False,
+    )
+    expired = replace(
+        token,
+        id="0b8e2c1d-3f4a-4b5c-8d6e-7f8091a2b3c4",
+        name="Old script",
+        customer_numbers=("1000987654",),
+        expires_at=at - timedelta(days=2),
+        last_used_at=None,
+        expired=True,
+    )
+    view = v.TokensView(
+        tokens=(token, expired),
+        scopes=tuple(authz.SCOPE_CAPABILITIES),
+        customers=page.customers,
+        max_active=20,
+        first_day=date(2026, 12, 1),
+        last_day=date(2027, 12, 1),
+    )
+    template = "personal_tokens.html"
+    yield "tokens", template, {"page": page, "view": view, "errors": v.NO_ERRORS}
+    created = v.NewPersonalToken(
+        "Home Assistant", "ep_pat_" + "A" * 43, at + timedelta(days=30), "http://volta.localhost:8000/api/v1/me"
+    )
+    yield "tokens-created", template, {"page": page, "view": replace(view, created=created), "errors": v.NO_ERRORS}
+    refused = v.FormErrors(
+        fields={
+            "name": (i18n.reason_message("personal_token.name_taken", locale),),
+            "scopes": (i18n.reason_message("personal_token.scopes_required", locale),),
+            "customer_numbers": (i18n.reason_message("personal_token.customer_number_unknown", locale),),
+            "expires_at": (i18n.reason_message("personal_token.expiry_invalid", locale),),
+            "expires_on": (i18n.reason_message("date.invalid", locale),),
+        },
+        form=i18n.reason_message("personal_token.limit", locale, max=20),
+    )
+    form = v.TokenForm(name="Home Assistant", expires="date", expires_on="2027-13-01")
+    yield "tokens-refused", template, {"page": page, "view": replace(view, form=form), "errors": refused}
+    alone = replace(page, customers=page.customers[:1])
+    empty = replace(view, tokens=(), customers=alone.customers)
+    yield "tokens-none", template, {"page": alone, "view": empty, "errors": v.NO_ERRORS}
+
+
+def request_samples(signed: v.Page, locale: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """The customer's request pages and the staff console's, in their main states."""
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    row = v.RequestRow(
+        id="r-1",
+        type="breaker_change",
+        state="waiting_for_customer",
+        channel="portal",
+        customer_number="1000234567",
+        supply_point="859182400100234567",
+        created_at=at,
+        deadline_at=at + timedelta(days=30),
+        overdue=False,
+        escalated=False,
+        href="/requests/r-1",
+    )
+    late = replace(row, id="r-2", type="free_text", state="in_progress", channel="phone", supply_point="", overdue=True)
+    page = replace(signed, path="/requests", nav_active="requests")
+    yield "requests", "requests.html", {"page": page, "view": v.RequestsView((row, late), 2, True, "/requests?page=x")}
+    yield "requests-none", "requests.html", {"page": page, "view": v.RequestsView((), 0, False)}
+    points = (v.RequestPointChoice("sp-1", "859182400100234567 – Dlouhá 5, 110 00 Praha 1"),)
+    fields = (
+        v.RequestField("breaker_amps", "choice", True, ("16", "25", "32"), 200, "25"),
+        v.RequestField("phases", "choice", True, ("1", "3"), 200),
+        v.RequestField("wanted_from", "date", False, (), 200, "2027-01-01"),
+        v.RequestField("note", "long_text", False, (), 4000, "Heat pump"),
+    )
+    new = v.NewRequestView(
+        "/requests/new", points, "sp-1", ("breaker_change", "termination"), "breaker_change", fields, 30, "key-1"
+    )
+    new_page = replace(signed, path="/requests/new", nav_active="requests")
+    yield "request-new", "request_new.html", {"page": new_page, "view": new}
+    refused = v.FormErrors(
+        fields={
+            "field_phases": (i18n.reason_message("request.field_required", locale),),
+            "attachments": (i18n.reason_message("request.attachment_type", locale),),
+        },
+        form=i18n.reason_message("forbidden.request_type", locale),
+    )
+    yield "request-new-refused", "request_new.html", {"page": new_page, "view": replace(new, errors=refused)}
+    timeline = (
+        v.TimelineRow(at, "submitted", "submitted", "", "user"),
+        v.TimelineRow(at + timedelta(hours=2), "ask_customer", "waiting_for_customer", "Which day suits you?", "staff"),
+        v.TimelineRow(at + timedelta(hours=3), "comment", "", "Checked the meter box.", "staff", internal=True),
+    )
+    detail = v.RequestDetailView(
+        row,
+        (("breaker_amps", "25"), ("phases", "3")),
+        timeline,
+        ("add_info", "cancel"),
+        "/requests/r-1/transition",
+        attachments=(v.AttachmentRow("jistic.jpg", "image/jpeg", 123_456, "/requests/r-1/attachments/a-1"),),
+    )
+    detail_page = replace(signed, path="/requests/r-1", nav_active="requests")
+    yield "request", "request.html", {"page": detail_page, "view": detail}
+    reason = v.FormErrors(fields={"reason": (i18n.reason_message("request.reason_required", locale),)})
+    yield "request-refused", "request.html", {"page": detail_page, "view": replace(detail, errors=reason, actions=())}
+    agent = authz.staff_capabilities([authz.CUSTOMER_SERVICE])
+    console = replace(signed, customers=(), current_customer=None, nav=staff.nav(agent), nav_active="staff_requests")
+    staff_row = replace(row, href="/staff/requests/r-1", assignee="u-1", assignee_name="agent@volta.example")
+    yield (
+        "staff-request",
+        "request.html",
+        {
+            "page": replace(console, path="/staff/requests/r-1"),
+            "view": replace(
+                detail,
+                request=staff_row,
+                actions=("resolve", "reject"),
+                staff=True,
+                me="u-2",
+                errors=v.FormErrors(fields={"text": (i18n.reason_message("request.comment_required", locale),)}),
+            ),
+        },
+    )
+    queue = staff.QueueView(
+        (staff_row, replace(late, href="/staff/requests/r-2")),
+        {"state": "", "type": "", "assigned": "me", "overdue": "yes"},
+        "/staff/requests?page=x",
+    )
+    yield "staff-requests", "staff/requests.html", {"page": replace(console, path="/staff/requests"), "view": queue}
+    filing = replace(
+        new,
+        action="/staff/requests/new",
+        customer_number="1000234567",
+        channel="phone",
+        channels=("phone", "letter", "branch", "email", "portal"),
+    )
+    new_console = replace(console, path="/staff/requests/new")
+    yield "staff-request-new", "staff/request_new.html", {"page": new_console, "view": filing}
 
 
 def staff_samples(signed: v.Page) -> Iterator[tuple[str, str, dict[str, Any]]]:

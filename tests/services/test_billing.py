@@ -20,7 +20,7 @@ from portal.billing.v1.billing_pb2_grpc import BillingServiceStub
 from portal.common.v1 import common_pb2
 from portal.events.v1 import billing_pb2 as events
 
-from kit import authz, bus, context, demo, rpc
+from kit import bus, context, demo, rpc
 from kit import db as kitdb
 from kit.errors import DomainError
 from kit.service import start
@@ -29,6 +29,7 @@ from services.billing import domain, seed, store
 from services.billing.wiring import SPEC
 
 from ..conftest import free_port, own_database, service_settings
+from .callers import as_user
 
 VOLTA, BALKAN = demo.tenant("volta"), demo.tenant("balkan")
 JANA_ELECTRICITY, JANA_GAS = demo.supply_points("volta", demo.JANA)
@@ -61,25 +62,6 @@ async def billing(service):
     channel = rpc.channel(service.address)
     yield BillingServiceStub(channel)
     await channel.close()
-
-
-def as_user(
-    tenant: demo.Tenant,
-    number: str,
-    capabilities: frozenset[str] = frozenset(authz.ALL_CAPABILITIES),
-    supply_point_ids: frozenset[str] | None = None,
-) -> context.bound:
-    return context.bound(
-        context.CallContext(
-            tenant_id=str(tenant.id),
-            subject=f"user-of-{number}",
-            subject_kind=context.USER,
-            customer_number=number,
-            customer_numbers=frozenset({number}),
-            capabilities=capabilities,
-            supply_point_ids=supply_point_ids,
-        )
-    )
 
 
 def today() -> date:

@@ -1,0 +1,5 @@
+from kit.service import main
+
+from .wiring import SPEC
+
+main(SPEC)
