@@ -191,9 +191,10 @@ async def healthz() -> dict[str, str]:
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
+    from .staff import customers_pages as staff_customers_pages
     from .staff import pages as staff_pages
     from .staff import requests_pages as staff_requests_pages
-    from .web import hdo_pages, pages, preferences_pages, readings_pages, requests_pages, token_pages
+    from .web import details_pages, hdo_pages, pages, preferences_pages, readings_pages, requests_pages, token_pages
 
     settings = settings or Settings.from_env()
     https = settings.public_scheme == "https"
@@ -222,9 +223,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         *readings_pages.ROUTES,
         *preferences_pages.ROUTES,
         *token_pages.ROUTES,
+        *details_pages.ROUTES,
         *staff_pages.ROUTES,
         *requests_pages.ROUTES,
         *staff_requests_pages.ROUTES,
+        *staff_customers_pages.ROUTES,
     ]
     return Litestar(
         route_handlers=[

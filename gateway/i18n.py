@@ -78,7 +78,7 @@ REASON_MESSAGES: Mapping[str, str] = {
     "ean.check_digit": N_("This EAN is not valid. Check it against your invoice."),
     "eic.format": N_("An EIC has 16 characters: digits, capital letters and hyphens."),
     "eic.check_char": N_("This EIC is not valid. Check it against your invoice."),
-    "bank_account.format": N_("Enter the account number as prefix-number/bank code, e.g. 19-2000145399/0800."),
+    "bank_account.format": N_("Enter a valid Czech account number, like 19-2000145399/0800, or an IBAN."),
     "bank_account.checksum": N_("This account number is not valid. Check it again."),
     "bank_account.bank_code": N_("This bank code does not exist."),
     "iban.invalid": N_("This IBAN is not valid. Check it again."),
@@ -96,6 +96,9 @@ REASON_MESSAGES: Mapping[str, str] = {
     "totp.not_enabled": N_("Two-step verification is not on."),
     "page_token.invalid": N_("This page link is not valid. Start from the first page."),
     "page_size.invalid": N_("Choose a page size from 1 to 100."),
+    "customer_search.too_short": N_("Enter at least %(min)s characters to search for."),
+    "query.too_long": N_("The search text is too long. Shorten it."),
+    "audit.period_invalid": N_("The last day must not be before the first day."),
     "commodity.invalid": N_("Choose electricity or gas."),
     "contact.required": N_("Enter an e-mail address or a phone number."),
     "hdo.day.invalid": N_("Enter the day as YYYY-MM-DD, for example 2026-11-30."),
@@ -183,6 +186,16 @@ REASON_MESSAGES: Mapping[str, str] = {
         "The contract of this supply point does not allow this request. Call our customer line."
     ),
     "request.type_unknown": N_("This kind of request is not offered. Choose one from the list."),
+    "request.type_immediate": N_("This change is made on its own page and takes effect at once; it is not filed."),
+    "payment_method.invalid": N_("Choose one of the payment methods offered."),
+    "address.kind_invalid": N_("This form has changed. Reload the page and fill it in again."),
+    "advance.invalid": N_("Enter the advance as an amount, e.g. 1500."),
+    "advance.out_of_bounds": N_(
+        "The advance must be from %(minimum)s to %(maximum)s. We propose %(proposal)s for your expected consumption."
+    ),
+    "precondition.advance_unpriced": N_(
+        "The advance of this contract cannot be changed online. Call our customer line."
+    ),
     "request.field_unknown": N_("This form has changed. Reload the page and fill it in again."),
     "request.field_required": N_("This field is required."),
     "request.field_too_long": N_("This value is too long (at most %(max)s characters)."),

@@ -1,15 +1,28 @@
-"""The audit trail every service keeps of changes to personal and contract data, in its own schema."""
+"""The audit trail every service keeps of changes to personal and contract data, in its own schema, and its
+listing for tenant administrators (each service answers `ListAudit` for its own trail with `listing`)."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from portal.common.v1 import common_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kit import context
-from kit.db import bound_tenant
+from kit import authz, context, fields, guard
+from kit.db import Database, bound_tenant, scoped
+from kit.errors import DomainError
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+MAX_FILTER = 200
+
+Response = TypeVar("Response")
 
 metadata = sa.MetaData()
 audit_log = sa.Table(
@@ -55,3 +68,90 @@ async def record(
             request_id=ctx.request_id,
         )
     )
+
+
+@dataclass(frozen=True)
+class Query:
+    actor: str
+    entity: str
+    entity_id: str
+    since: datetime | None
+    until: datetime | None
+    # keyset: entries older than this id (ids grow with time)
+    before_id: int | None
+    size: int
+
+
+def query(wanted: common_pb2.AuditFilter, page: common_pb2.PageRequest) -> Query:
+    """The listing asked for, checked before any connection is taken."""
+    size = page.page_size or DEFAULT_PAGE_SIZE
+    if not 0 < size <= MAX_PAGE_SIZE:
+        raise DomainError("page_size.invalid", field="page_size")
+    before_id = None
+    if page.page_token:
+        # at most 18 digits: any such number fits the bigint id column
+        if not (page.page_token.isascii() and page.page_token.isdigit()) or len(page.page_token) > 18:
+            raise DomainError("page_token.invalid", field="page_token")
+        before_id = int(page.page_token)
+    since = wanted.since.ToDatetime(tzinfo=UTC) if wanted.HasField("since") else None
+    until = wanted.until.ToDatetime(tzinfo=UTC) if wanted.HasField("until") else None
+    if since is not None and until is not None and until <= since:
+        raise DomainError("audit.period_invalid", field="until")
+    return Query(
+        actor=wanted.actor.strip()[:MAX_FILTER],
+        entity=wanted.entity.strip()[:MAX_FILTER],
+        entity_id=wanted.entity_id.strip()[:MAX_FILTER],
+        since=since,
+        until=until,
+        before_id=before_id,
+        size=size,
+    )
+
+
+def _json(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+async def listing(conn: AsyncConnection, q: Query) -> tuple[list[common_pb2.AuditEntry], str]:
+    """One page of the tenant's trail, newest first, and the token of the next page ("" at the end)."""
+    stmt = sa.select(audit_log).where(scoped(conn, audit_log))
+    for column, value in (
+        (audit_log.c.actor, q.actor),
+        (audit_log.c.entity, q.entity),
+        (audit_log.c.entity_id, q.entity_id),
+    ):
+        if value:
+            stmt = stmt.where(column == value)
+    if q.since is not None:
+        stmt = stmt.where(audit_log.c.at >= q.since)
+    if q.until is not None:
+        stmt = stmt.where(audit_log.c.at < q.until)
+    if q.before_id is not None:
+        stmt = stmt.where(audit_log.c.id < q.before_id)
+    rows = list((await conn.execute(stmt.order_by(audit_log.c.id.desc()).limit(q.size + 1))).all())
+    shown = rows[: q.size]
+    entries = [
+        common_pb2.AuditEntry(
+            id=str(r.id),
+            at=fields.timestamp(r.at),
+            actor=r.actor,
+            actor_kind=r.actor_kind,
+            channel=r.channel,
+            entity=r.entity,
+            entity_id=r.entity_id,
+            action=r.action,
+            before_json=_json(r.before),
+            after_json=_json(r.after),
+        )
+        for r in shown
+    ]
+    return entries, str(shown[-1].id) if len(rows) > q.size else ""
+
+
+async def list_audit(db: Database, request: Any, response: Callable[..., Response]) -> Response:
+    """A service's `ListAudit`: tenant administrators (or the system) read the trail of the caller's tenant."""
+    guard.staff_capability(authz.AUDIT_READ)
+    q = query(request.filter, request.page)
+    async with db.tenant() as conn:
+        entries, token = await listing(conn, q)
+    return response(entries=entries, page=common_pb2.PageInfo(next_page_token=token))

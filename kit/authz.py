@@ -200,10 +200,14 @@ OUTAGES_READ = "outages:read"
 HDO_IMPORT = "hdo:import"
 # the queue of customers' requests: filing on a customer's behalf, assigning, moving, commenting
 REQUESTS_WORK = "requests:work"
+# searching the tenant's customers and seeing one with its supply points, contracts and requests
+CUSTOMERS_READ = "customers:read"
+# the services' audit trails: who changed what, including other staff, so administrators only
+AUDIT_READ = "audit:read"
 
 _STAFF_CAPABILITIES: Mapping[str, frozenset[str]] = {
-    CUSTOMER_SERVICE: frozenset({OUTAGES_READ, REQUESTS_WORK}),
-    TENANT_ADMIN: frozenset({OUTAGES_READ, HDO_IMPORT, REQUESTS_WORK}),
+    CUSTOMER_SERVICE: frozenset({OUTAGES_READ, REQUESTS_WORK, CUSTOMERS_READ}),
+    TENANT_ADMIN: frozenset({OUTAGES_READ, HDO_IMPORT, REQUESTS_WORK, CUSTOMERS_READ, AUDIT_READ}),
 }
 
 

@@ -133,6 +133,9 @@ class Tenant:
     permission_matrix: dict[str, frozenset[str]]
     # where customers pay invoices and advances (IBAN), for payment instructions and QR codes
     collection_iban: str
+    # commodity → an all-in price estimate per kWh (energy, distribution, fees, VAT) in the tenant's currency: what
+    # advance bounds and proposals are derived from until billing holds the price lists
+    unit_prices: dict[str, str]
 
     @property
     def contract_types(self) -> tuple[str, ...]:
@@ -301,8 +304,9 @@ def _advance(annual_kwh: int, price_per_kwh: str, per_year: int = 12) -> Decimal
 # --- tenants --------------------------------------------------------------------------------------
 
 _ALL = frozenset(authz.ALL_CAPABILITIES)
-# without distribution in the contract, breaker and distribution tariff changes are the operator's business
-_SUPPLY_ONLY = _ALL - {authz.BREAKER_CHANGE_REQUEST, authz.TARIFF_CHANGE_REQUEST}
+# without distribution in the contract, breaker and distribution tariff changes are the operator's business; and the
+# advances of a supply-only contract (large consumers) are agreed with the account manager, not changed online
+_SUPPLY_ONLY = _ALL - {authz.BREAKER_CHANGE_REQUEST, authz.TARIFF_CHANGE_REQUEST, authz.ADVANCE_WRITE}
 
 
 def _tenants() -> tuple[Tenant, ...]:
@@ -345,6 +349,7 @@ def _tenants() -> tuple[Tenant, ...]:
             ),
             permission_matrix={BUNDLED: _ALL},
             collection_iban="CZ9501000000001234567899",
+            unit_prices={ELECTRICITY: "4.50", GAS: "1.90"},
         ),
         Tenant(
             id=demo_id("tenant", "esco"),
@@ -378,6 +383,7 @@ def _tenants() -> tuple[Tenant, ...]:
             ),
             permission_matrix={BUNDLED: _ALL, SUPPLY_ONLY: _SUPPLY_ONLY},
             collection_iban="CZ7003000000005010203058",
+            unit_prices={ELECTRICITY: "4.20", GAS: "1.80"},
         ),
         Tenant(
             id=demo_id("tenant", "balkan"),
@@ -409,6 +415,7 @@ def _tenants() -> tuple[Tenant, ...]:
             ),
             permission_matrix={BUNDLED: _ALL},
             collection_iban="BG02UNCR70001520347188",
+            unit_prices={ELECTRICITY: "0.15", GAS: "0.08"},
         ),
     )
 

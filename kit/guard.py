@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kit import context
+from kit import authz, context
 from kit.errors import DomainError
 
 # kinds that act for one customer number at a time
@@ -91,4 +91,13 @@ def capability(name: str, policy: frozenset[str] | None = None) -> None:
 def staff_or_system() -> None:
     """Calls no customer may make: operations views and searches across customers."""
     if context.current().subject_kind not in (context.STAFF, context.SYSTEM):
+        raise DomainError("forbidden")
+
+
+def staff_capability(name: str) -> None:
+    """Staff whose roles give `name` (`kit.authz.staff_capabilities`), or the system; nobody else."""
+    ctx = context.current()
+    if ctx.subject_kind == context.SYSTEM:
+        return
+    if ctx.subject_kind != context.STAFF or name not in authz.staff_capabilities(ctx.capabilities):
         raise DomainError("forbidden")

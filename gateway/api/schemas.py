@@ -7,6 +7,7 @@ from datetime import UTC
 import msgspec
 from portal.accounts.v1 import accounts_pb2
 from portal.billing.v1 import billing_pb2
+from portal.common.v1 import common_pb2
 from portal.hdo.v1 import hdo_pb2
 from portal.notifications.v1 import notifications_pb2
 from portal.requests.v1 import requests_pb2
@@ -73,6 +74,61 @@ class Customer(msgspec.Struct):
     mailing_address: Address
     supply_point_count: int
     contract_count: int
+
+
+class ContactChange(msgspec.Struct, forbid_unknown_fields=True):
+    # either may be empty (removed), not both
+    email: str = ""
+    phone: str = ""
+
+
+class AddressChange(msgspec.Struct, forbid_unknown_fields=True):
+    street: str
+    house_number: str
+    city: str
+    postal_code: str
+    # two letters, e.g. CZ
+    country: str
+
+
+class PaymentChange(msgspec.Struct, forbid_unknown_fields=True):
+    # bank_transfer, direct_debit, sipo or postal_order
+    payment_method: str
+    # a Czech account ([prefix-]number/bank code) or an IBAN; required for direct_debit
+    bank_account: str = ""
+
+
+class AdvanceChange(msgspec.Struct, forbid_unknown_fields=True):
+    # in the contract's currency, e.g. "1500" or "1500.50"
+    amount: str
+
+
+class EInvoiceChange(msgspec.Struct, forbid_unknown_fields=True):
+    enabled: bool
+
+
+class AdvanceBounds(msgspec.Struct):
+    minimum: Money
+    maximum: Money
+    # the expected yearly cost spread over the advances of a year
+    proposal: Money
+    expected_yearly_cost: Money
+    annual_consumption_kwh: int
+    contract: Contract
+
+
+def advance_bounds(b: accounts_pb2.GetAdvanceBoundsResponse) -> AdvanceBounds:
+    def money(m: common_pb2.Money) -> Money:
+        return Money(amount=m.amount, currency=m.currency)
+
+    return AdvanceBounds(
+        minimum=money(b.minimum),
+        maximum=money(b.maximum),
+        proposal=money(b.proposal),
+        expected_yearly_cost=money(b.expected_yearly_cost),
+        annual_consumption_kwh=b.annual_consumption_kwh,
+        contract=contract(b.contract),
+    )
 
 
 class Grant(msgspec.Struct):

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Controller, Request, Response, get, post, put
+from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from portal.accounts.v1 import accounts_pb2
@@ -43,6 +45,20 @@ READING_REFUSALS = (
     "date.invalid, idempotency_key.invalid. After reading.confirm_suspicious the same reading sent again with "
     "confirm_suspicious true is stored, flagged. Nothing is stored on a refusal."
 )
+
+
+CHANGE_REFUSALS = (
+    "Applied at once, audited, confirmed to the customer by e-mail and listed among the customer's requests as a "
+    "resolved request of the immediate kind. Sending the same values again changes nothing. Refusals are answered "
+    "422 with a reason and `field`: email.invalid, phone.invalid, contact.required, required, too_long, "
+    "postal_code.invalid, country.invalid, payment_method.invalid, bank_account.format, bank_account.checksum, "
+    "bank_account.bank_code, iban.invalid, advance.invalid, advance.out_of_bounds (minimum, maximum, proposal); "
+    "403 when the caller's grant or the brand's permission matrix for the contract type does not allow the change. "
+    "Nothing is changed on a refusal."
+)
+FORBIDDEN = "The grant or the permission matrix for the contract type does not allow this change"
+REFUSED = "The change was refused; see reason and field"
+ADDRESS_KINDS = {"mailing": accounts_pb2.ADDRESS_KIND_MAILING, "permanent": accounts_pb2.ADDRESS_KIND_PERMANENT}
 
 
 def _ctx(request: Request, principal: Principal, customer_number: str = "") -> context.CallContext:
@@ -82,6 +98,142 @@ class ApiV1(Controller):
         with context.bound(_ctx(request, principal, customer_number)):
             resp = await services.accounts.GetCustomer(accounts_pb2.GetCustomerRequest(customer_number=customer_number))
         return schemas.customer(resp.customer)
+
+    # --- immediate changes: applied at once by accounts, confirmed by e-mail, listed among the requests ----------
+
+    @put(
+        "/customers/{customer_number:str}/contact",
+        summary="Change the customer's e-mail and phone",
+        description=CHANGE_REFUSALS,
+        tags=["changes"],
+        responses=_problems(s403=FORBIDDEN, s404="No such customer for this caller", s422=REFUSED),
+    )
+    async def change_contact(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        customer_number: str,
+        data: schemas.ContactChange,
+    ) -> schemas.Customer:
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.accounts.ChangeContact(
+                accounts_pb2.ChangeContactRequest(customer_number=customer_number, email=data.email, phone=data.phone)
+            )
+        return schemas.customer(resp.customer)
+
+    @put(
+        "/customers/{customer_number:str}/addresses/{kind:str}",
+        summary="Change the customer's mailing or permanent address (kind: mailing, permanent)",
+        description=CHANGE_REFUSALS,
+        tags=["changes"],
+        responses=_problems(s403=FORBIDDEN, s404="No such customer or kind of address", s422=REFUSED),
+    )
+    async def change_address(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        customer_number: str,
+        kind: str,
+        data: schemas.AddressChange,
+    ) -> schemas.Customer:
+        address_kind = ADDRESS_KINDS.get(kind)
+        if address_kind is None:
+            raise NotFoundException()
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.accounts.ChangeAddress(
+                accounts_pb2.ChangeAddressRequest(
+                    customer_number=customer_number,
+                    kind=address_kind,
+                    address=common_pb2.Address(**msgspec.structs.asdict(data)),
+                )
+            )
+        return schemas.customer(resp.customer)
+
+    @put(
+        "/customers/{customer_number:str}/contracts/{contract_id:str}/payment",
+        summary="Change a contract's payment method and bank account",
+        description=CHANGE_REFUSALS,
+        tags=["changes"],
+        responses=_problems(s403=FORBIDDEN, s404="No such contract for this caller", s422=REFUSED),
+    )
+    async def change_payment(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        customer_number: str,
+        contract_id: str,
+        data: schemas.PaymentChange,
+    ) -> schemas.Contract:
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.accounts.ChangeContractPayment(
+                accounts_pb2.ChangeContractPaymentRequest(
+                    contract_id=contract_id[:64], payment_method=data.payment_method, bank_account=data.bank_account
+                )
+            )
+        return schemas.contract(resp.contract)
+
+    @get(
+        "/customers/{customer_number:str}/contracts/{contract_id:str}/advance",
+        summary="A contract's advance: the bounds it may be set within and the proposal",
+        description="From the supply points' expected annual consumption and the brand's price estimate.",
+        tags=["changes"],
+        responses=_problems(s404="No such contract for this caller"),
+    )
+    async def advance(
+        self, request: Request, principal: Principal, services: Services, customer_number: str, contract_id: str
+    ) -> schemas.AdvanceBounds:
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.accounts.GetAdvanceBounds(
+                accounts_pb2.GetAdvanceBoundsRequest(contract_id=contract_id[:64])
+            )
+        return schemas.advance_bounds(resp)
+
+    @put(
+        "/customers/{customer_number:str}/contracts/{contract_id:str}/advance",
+        summary="Change a contract's advance, within its bounds",
+        description=CHANGE_REFUSALS,
+        tags=["changes"],
+        responses=_problems(s403=FORBIDDEN, s404="No such contract for this caller", s422=REFUSED),
+    )
+    async def change_advance(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        customer_number: str,
+        contract_id: str,
+        data: schemas.AdvanceChange,
+    ) -> schemas.Contract:
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.accounts.ChangeAdvance(
+                accounts_pb2.ChangeAdvanceRequest(contract_id=contract_id[:64], amount=data.amount)
+            )
+        return schemas.contract(resp.contract)
+
+    @put(
+        "/customers/{customer_number:str}/contracts/{contract_id:str}/e-invoice",
+        summary="Turn a contract's e-invoice on or off",
+        description=CHANGE_REFUSALS,
+        tags=["changes"],
+        responses=_problems(s403=FORBIDDEN, s404="No such contract for this caller"),
+    )
+    async def change_e_invoice(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        customer_number: str,
+        contract_id: str,
+        data: schemas.EInvoiceChange,
+    ) -> schemas.Contract:
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.accounts.SetEInvoice(
+                accounts_pb2.SetEInvoiceRequest(contract_id=contract_id[:64], enabled=data.enabled)
+            )
+        return schemas.contract(resp.contract)
 
     @get(
         "/customers/{customer_number:str}/supply-points",

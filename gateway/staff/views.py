@@ -26,6 +26,11 @@ class Section:
     capability: str
 
 
+# pages of the console that gateway/web/views.py's PATHS do not list
+CUSTOMERS_PATH = "/staff/customers"
+AUDIT_PATH = "/staff/audit"
+
+
 SECTIONS: tuple[Section, ...] = (
     Section(
         "staff_hdo",
@@ -47,6 +52,23 @@ SECTIONS: tuple[Section, ...] = (
         N_("Customers' requests"),
         N_("The queue of open requests by deadline; file a request on a customer's behalf."),
         authz.REQUESTS_WORK,
+    ),
+    Section(
+        "staff_customers",
+        CUSTOMERS_PATH,
+        N_("Customers"),
+        N_(
+            "Find a customer by name, number, EAN/EIC, address, e-mail or phone; their supply points, contracts "
+            "and requests."
+        ),
+        authz.CUSTOMERS_READ,
+    ),
+    Section(
+        "staff_audit",
+        AUDIT_PATH,
+        N_("Audit log"),
+        N_("Who changed what and when, with the values before and after, and who searched for customers."),
+        authz.AUDIT_READ,
     ),
 )
 
@@ -183,3 +205,108 @@ class QueueView:
     first_href: str | None = None
     states: tuple[str, ...] = QUEUE_STATES
     types: tuple[str, ...] = QUEUE_TYPES
+
+
+# --- customers -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    number: str
+    name: str
+    email: str
+    phone: str
+    address: str  # the permanent address on one line
+    supply_points: int
+    href: str
+
+
+@dataclass(frozen=True)
+class CustomerSearchView:
+    query: str
+    rows: tuple[CustomerRow, ...]
+    # False until a query was sent, so the page does not say "nothing found" before anyone searched
+    searched: bool
+    errors: FormErrors = NO_ERRORS
+    next_href: str | None = None
+    first_href: str | None = None
+    action: str = CUSTOMERS_PATH
+
+
+@dataclass(frozen=True)
+class StaffPointRow:
+    identifier: str  # EAN or EIC
+    commodity: str
+    address: str
+    product: str
+    contract_number: str
+
+
+@dataclass(frozen=True)
+class StaffContractRow:
+    number: str
+    contract_type: str
+    payment_method: str
+    advance: str  # amount with currency, formatted by the template
+    currency: str
+    advance_cycle: str
+    e_invoice: bool
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    number: str
+    name: str
+    kind: str  # person or business
+    company_id: str
+    email: str
+    phone: str
+    permanent_address: str
+    mailing_address: str
+    supply_point_count: int
+    contract_count: int
+    points: tuple[StaffPointRow, ...]
+    # the contracts of the supply points on this page of them
+    contracts: tuple[StaffContractRow, ...]
+    requests: tuple[RequestRow, ...]
+    file_request_href: str
+    next_href: str | None = None
+    first_href: str | None = None
+    # more requests than shown: the queue has them all
+    more_requests: bool = False
+    back_href: str = CUSTOMERS_PATH
+
+
+# --- audit log -----------------------------------------------------------------------------------------------
+
+# the services whose trails the page reads, and how the trail selector names them
+AUDIT_SOURCES: tuple[tuple[str, str], ...] = (
+    ("accounts", N_("Customers and contracts")),
+    ("requests", N_("Requests")),
+)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: datetime
+    actor: str
+    actor_kind: str  # user, client, staff, system
+    me: bool  # the actor is the staff member looking
+    channel: str
+    entity: str
+    entity_id: str
+    action: str
+    before: tuple[tuple[str, str], ...]
+    after: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class AuditView:
+    # source, actor, entity, since, until as asked
+    filters: Mapping[str, str]
+    rows: tuple[AuditRow, ...]
+    errors: FormErrors = NO_ERRORS
+    next_href: str | None = None
+    first_href: str | None = None
+    sources: tuple[tuple[str, str], ...] = AUDIT_SOURCES
+    action: str = AUDIT_PATH

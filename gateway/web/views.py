@@ -26,6 +26,9 @@ Routes the templates link to or post to are listed in `PATHS`; the handlers serv
     /profile/notifications  how each kind of message is delivered (GET), POST the channels chosen per kind
     /profile/tokens       personal access tokens (GET), POST a new one (its value shown once, in that answer)
     /profile/tokens/{id}/revoke  POST: revoke one
+    /profile/contact      contact data and addresses (GET); POST one change (change=contact|mailing|permanent)
+    /supply-points/{id}/contract  the contract's payment, advance and e-invoice (GET); POST one change
+                          (change=payment|advance|e_invoice), applied at once by accounts
     /theme.css            the tenant's colours, from theme.css.j2
     /staff                the staff console (gateway/staff): its sections by the staff member's roles
     /staff/hdo/import     GET form, POST (multipart) an operator's switching times or outages file
@@ -46,10 +49,14 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from kit.authz import (
+    ADVANCE_WRITE,
+    BANK_ACCOUNT_WRITE,
     CONSUMPTION_READ,
     CONTACT_WRITE,
     CONTRACTS_READ,
+    E_INVOICE_WRITE,
     INVOICES_READ,
+    PAYMENT_METHOD_WRITE,
     PAYMENTS_READ,
     READINGS_WRITE,
     SUPPLY_POINTS_READ,
@@ -83,6 +90,7 @@ PATHS: Mapping[str, str] = MappingProxyType(
         "profile_totp_disable": "/profile/totp/disable",
         "profile_notifications": "/profile/notifications",
         "profile_tokens": "/profile/tokens",
+        "profile_contact": "/profile/contact",
         "locale": "/locale",
         "customer": "/customer",
         "theme": "/theme.css",
@@ -145,6 +153,11 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "invoice_complaint": N_("Invoice complaint"),
             "extraordinary_settlement": N_("Extraordinary settlement"),
             "free_text": N_("Other request"),
+            "contact_change": N_("Change of contact details"),
+            "address_change": N_("Change of address"),
+            "payment_change": N_("Change of payment method or bank account"),
+            "advance_change": N_("Change of the advance payment"),
+            "e_invoice_change": N_("E-invoice turned on or off"),
         },
         "request_state": {
             "submitted": N_("Submitted"),
@@ -175,8 +188,18 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "comment": N_("Comment"),
             "assign": N_("Assigned"),
             "escalated": N_("Deadline passed, escalated"),
+            "applied": N_("Changed online, with immediate effect"),
         },
         "request_field": {
+            "email": N_("E-mail"),
+            "phone": N_("Phone"),
+            "mailing_address": N_("Mailing address"),
+            "permanent_address": N_("Permanent address"),
+            "contract_number": N_("Contract number"),
+            "payment_method": N_("Payment method"),
+            "bank_account": N_("Bank account"),
+            "advance_amount": N_("Advance payment"),
+            "e_invoice": N_("E-invoice"),
             "breaker_amps": N_("Main breaker (A)"),
             "phases": N_("Phases"),
             "wanted_from": N_("Wanted from"),
@@ -191,6 +214,12 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "subject": N_("Subject"),
         },
         "request_choice": {
+            "on": N_("On"),
+            "off": N_("Off"),
+            "bank_transfer": N_("Bank transfer"),
+            "direct_debit": N_("Direct debit"),
+            "sipo": N_("SIPO"),
+            "postal_order": N_("Postal order"),
             "1": N_("Single-phase"),
             "3": N_("Three-phase"),
             "moving": N_("Moving out"),
@@ -413,7 +442,7 @@ QUICK_ACTIONS: tuple[QuickAction, ...] = (
     QuickAction("consumption", "/consumption", N_("Consumption history"), CONSUMPTION_READ, "consumption"),
     QuickAction("supply_points", PATHS["supply_points"], N_("All supply points"), SUPPLY_POINTS_READ),
     QuickAction("outages", PATHS["outages"], N_("Planned outages"), SUPPLY_POINTS_READ),
-    QuickAction("contact", "/profile/contact", N_("Change contact details"), CONTACT_WRITE),
+    QuickAction("contact", PATHS["profile_contact"], N_("Change contact details"), CONTACT_WRITE),
 )
 
 
@@ -519,6 +548,13 @@ class SupplyPointDetailView:
     @property
     def show_payment(self) -> bool:
         return self.show_contract and PAYMENTS_READ in self.capabilities
+
+    @property
+    def can_change_contract(self) -> bool:
+        """Whether the grant allows any immediate change of the contract; its page offers what the matrix allows."""
+        return self.show_contract and bool(
+            {PAYMENT_METHOD_WRITE, BANK_ACCOUNT_WRITE, ADVANCE_WRITE, E_INVOICE_WRITE} & self.capabilities
+        )
 
     @property
     def hdo_href(self) -> str | None:
@@ -928,6 +964,75 @@ class ProfileView:
     customers: tuple[CustomerChoice, ...]
     totp_enrolment: TotpEnrolment | None = None
     pending_email: str | None = None  # a new login e-mail awaiting its confirmation link
+
+
+@dataclass(frozen=True)
+class ContactDetailsView:
+    """The customer's contact data and addresses, each changed at once by its own form (`change`)."""
+
+    customer_number: str
+    email: str
+    phone: str
+    mailing_address: Address
+    permanent_address: Address
+    can_change: bool
+    # what a refused form posted, shown again: change → field → value
+    posted: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def value(self, change: str, name: str, current: str) -> str:
+        return self.posted.get(change, {}).get(name, current)
+
+
+@dataclass(frozen=True)
+class AdvanceBounds:
+    minimum: Money
+    maximum: Money
+    proposal: Money
+    yearly_cost: Money
+    annual_consumption_kwh: int
+
+
+PAYMENT_METHODS = ("bank_transfer", "direct_debit", "sipo", "postal_order")
+
+
+@dataclass(frozen=True)
+class ContractSettingsView:
+    """A supply point's contract with the forms its grant and the brand's permission matrix allow."""
+
+    supply_point: SupplyPointRow
+    contract: ContractDetail
+    # capabilities the caller has on this contract (grant ∩ matrix row of its type)
+    capabilities: frozenset[str]
+    bounds: AdvanceBounds | None = None
+    posted: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    payment_methods: tuple[str, ...] = PAYMENT_METHODS
+
+    def value(self, change: str, name: str, current: str) -> str:
+        return self.posted.get(change, {}).get(name, current)
+
+    @property
+    def can_change_payment(self) -> bool:
+        return bool({PAYMENT_METHOD_WRITE, BANK_ACCOUNT_WRITE} & self.capabilities)
+
+    @property
+    def can_change_method(self) -> bool:
+        return PAYMENT_METHOD_WRITE in self.capabilities
+
+    @property
+    def can_change_account(self) -> bool:
+        return BANK_ACCOUNT_WRITE in self.capabilities
+
+    @property
+    def can_change_advance(self) -> bool:
+        return ADVANCE_WRITE in self.capabilities and self.bounds is not None
+
+    @property
+    def can_change_e_invoice(self) -> bool:
+        return E_INVOICE_WRITE in self.capabilities
+
+    @property
+    def href(self) -> str:
+        return f"{PATHS['supply_points']}/{self.supply_point.id}/contract"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import hmac
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from kit import identifiers
 from kit.errors import DomainError
@@ -267,3 +267,117 @@ def validate_address(*, street: str, house_number: str, city: str, postal_code: 
         "postal_code": identifiers.postal_code(postal_code, country),
         "country": country,
     }
+
+
+# --- immediate changes: payment and advance ---------------------------------------------------------------
+
+PAYMENT_METHODS = ("bank_transfer", "direct_debit", "sipo", "postal_order")
+DIRECT_DEBIT = "direct_debit"
+ADVANCES_PER_YEAR = {"monthly": 12, "quarterly": 4}
+# how far an advance may be set from the proposal: enough for a customer expecting more or less consumption, not so
+# far that a year's settlement becomes a large debt or a large overpayment
+ADVANCE_FLOOR = Decimal("0.5")
+ADVANCE_CEILING = Decimal("2")
+_WHOLE = Decimal(1)
+MAX_AMOUNT_TEXT = 32
+
+
+def validate_payment(method: str, bank_account: str) -> tuple[str, str]:
+    """The payment method and the normalised account: a Czech account (mod 11, a known bank code) or an IBAN.
+    Direct debit draws from the account, so it needs one; the other methods keep one (if given) for refunds."""
+    method = method.strip()
+    if method not in PAYMENT_METHODS:
+        raise DomainError("payment_method.invalid", field="payment_method")
+    if bank_account.strip():
+        return method, identifiers.bank_account(bank_account)
+    if method == DIRECT_DEBIT:
+        raise InvalidIdentifier("required", "bank_account")
+    return method, ""
+
+
+@dataclass(frozen=True)
+class AdvanceBounds:
+    minimum: Decimal
+    maximum: Decimal
+    proposal: Decimal
+    yearly_cost: Decimal
+    annual_kwh: int
+
+
+def advance_bounds(consumption: dict[str, int], unit_prices: dict[str, str], cycle: str) -> AdvanceBounds:
+    """What an advance may be: the expected yearly cost (each commodity's expected consumption × the brand's unit
+    price estimate) spread over the advances of a year is the proposal; half of it to twice it, in whole currency
+    units, are the bounds. A contract whose consumption cannot be priced gets no bounds (`precondition`)."""
+    per_year = ADVANCES_PER_YEAR.get(cycle)
+    if per_year is None or not consumption or any(c not in unit_prices for c in consumption):
+        raise DomainError("precondition.advance_unpriced", field="amount")
+    yearly = sum((Decimal(kwh) * Decimal(unit_prices[c]) for c, kwh in consumption.items()), Decimal(0))
+    proposal = (yearly / per_year).quantize(_WHOLE, rounding=ROUND_HALF_UP)
+    return AdvanceBounds(
+        minimum=max((proposal * ADVANCE_FLOOR).quantize(_WHOLE, rounding=ROUND_FLOOR), _WHOLE),
+        maximum=max((proposal * ADVANCE_CEILING).quantize(_WHOLE, rounding=ROUND_CEILING), _WHOLE),
+        proposal=max(proposal, _WHOLE),
+        yearly_cost=yearly.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+        annual_kwh=sum(consumption.values()),
+    )
+
+
+def validate_advance(text: str, bounds: AdvanceBounds, currency: str) -> Decimal:
+    """The advance asked for, in whole currency units or with cents, within the bounds (told with the currency)."""
+    amount = parse_amount(text[:MAX_AMOUNT_TEXT]) if text.strip() else None
+    if amount is None or amount <= 0:
+        raise DomainError("advance.invalid", field="amount")
+    if not bounds.minimum <= amount <= bounds.maximum:
+        raise DomainError(
+            "advance.out_of_bounds",
+            field="amount",
+            params={k: f"{getattr(bounds, k)} {currency}" for k in ("minimum", "maximum", "proposal")},
+        )
+    return amount.quantize(Decimal("0.01"))
+
+
+ADDRESS_KINDS = {"mailing": "mailing_address", "permanent": "permanent_address"}
+
+
+def address_line(address: dict[str, str] | None) -> str:
+    """An address on one line, as events and e-mails show it."""
+    if not address:
+        return ""
+    street = " ".join(p for p in (address.get("street", ""), address.get("house_number", "")) if p)
+    town = " ".join(p for p in (address.get("postal_code", ""), address.get("city", "")) if p)
+    return ", ".join(p for p in (street, town, address.get("country", "")) if p)
+
+
+# --- staff customer search -----------------------------------------------------------------------------------
+
+MIN_CUSTOMER_QUERY = 2
+# a phone number is looked for from this many digits on; fewer would match nearly every number
+MIN_PHONE_DIGITS = 3
+_PHONE_TEXT = re.compile(r"[0-9+()/ -]+")
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    """A staff member's free-text query as each kind of match reads it.
+
+    Every one of `words` must occur in the name, or in the e-mail, or in an address (the store folds case and
+    accents on both sides); `prefix` is the start of a customer number or an EAN/EIC (spaces removed, upper case;
+    empty when the query cannot be one); `digits` are a phone number's digits without an international "00",
+    empty unless the query is written like a phone number.
+    """
+
+    words: tuple[str, ...]
+    prefix: str
+    digits: str
+
+
+def parse_customer_query(query: str) -> CustomerQuery:
+    words = tuple(parse_search(query).text.split())
+    squeezed = "".join(words)
+    if len(squeezed) < MIN_CUSTOMER_QUERY:
+        raise DomainError("customer_search.too_short", field="query", params={"min": str(MIN_CUSTOMER_QUERY)})
+    prefix = squeezed.upper() if re.fullmatch(r"[0-9A-Za-z-]+", squeezed) else ""
+    digits = ""
+    if _PHONE_TEXT.fullmatch(" ".join(words)):
+        digits = "".join(c for c in squeezed if c.isdigit()).removeprefix("00")
+    return CustomerQuery(words, prefix, digits if len(digits) >= MIN_PHONE_DIGITS else "")

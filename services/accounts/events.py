@@ -1,4 +1,5 @@
-"""Events of the accounts service: it publishes ContactChanged (see server.py) and consumes none yet."""
+"""Events of the accounts service: it publishes the immediate changes it applies (see server.py) — ContactChanged,
+AddressChanged and ContractChanged (payment, advance, e-invoice) — and consumes none yet."""
 
 from __future__ import annotations
 

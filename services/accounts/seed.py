@@ -47,6 +47,7 @@ async def seed(rt: Runtime) -> None:
                             "postal_address": t.contact_lines.postal_address,
                         },
                         "features": list(t.features),
+                        "unit_prices": dict(t.unit_prices),
                     }
                 ],
             )

@@ -13,9 +13,18 @@ from portal.accounts.v1 import accounts_pb2 as pb
 from portal.accounts.v1 import accounts_pb2_grpc
 from portal.common.v1 import common_pb2
 from portal.events.v1 import accounts_pb2 as events
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kit import audit, bus, context, fields, guard, places
-from kit.authz import CONTACT_WRITE, CONTRACTS_READ, SUPPLY_POINTS_READ
+from kit import audit, authz, bus, context, fields, guard, places
+from kit.authz import (
+    ADVANCE_WRITE,
+    BANK_ACCOUNT_WRITE,
+    CONTACT_WRITE,
+    CONTRACTS_READ,
+    E_INVOICE_WRITE,
+    PAYMENT_METHOD_WRITE,
+    SUPPLY_POINTS_READ,
+)
 from kit.db import Database
 from kit.errors import DomainError
 
@@ -26,6 +35,8 @@ MAX_PAGE_SIZE = 100
 MAX_OUTAGE_PLACES = 10_000
 AFFECTED_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 25
+# staff customer search: a page of names to pick from, not a report
+SEARCH_PAGE_SIZE = 50
 
 
 def _address(value: dict[str, Any] | None) -> common_pb2.Address:
@@ -163,6 +174,9 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         number = guard.customer_number(request.customer_number)
         async with self.db.tenant() as conn:
             row = await store.customer(conn, number)
+            if row is not None and context.current().subject_kind == context.STAFF:
+                # staff opening a customer is access to personal data the supplier must be able to account for
+                await audit.record(conn, "customer", number, "viewed", None, None)
         if row is None:
             raise DomainError("not_found")
         return pb.GetCustomerResponse(customer=customer_pb(row))
@@ -256,6 +270,9 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             before = await store.customer(conn, number)
             if before is None:
                 raise DomainError("not_found")
+            if (before.email, before.phone) == (email, phone):
+                # nothing to record, announce or confirm
+                return pb.ChangeContactResponse(customer=customer_pb(before))
             await store.update_contact(conn, number, email, phone)
             await audit.record(
                 conn,
@@ -276,6 +293,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
                     phone_after=phone,
                     changed_by=context.current().subject,
                     channel=request.channel or "portal",
+                    actor_kind=context.current().subject_kind,
                 ),
             )
             after = await store.customer(conn, number)
@@ -338,3 +356,211 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
                 )
             ],
         )
+
+    async def SearchCustomers(self, request: pb.SearchCustomersRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        guard.staff_capability(authz.CUSTOMERS_READ)
+        query = domain.parse_customer_query(request.query)
+        size = min(request.page.page_size or SEARCH_PAGE_SIZE, SEARCH_PAGE_SIZE)
+        if size < 0:
+            raise DomainError("page_size.invalid", field="page_size")
+        after = domain.decode_page_token(request.page.page_token) if request.page.page_token else ""
+        # a system connection for the indexes' sake; the store names the tenant in every part (see store.py)
+        tenant_id = uuid.UUID(context.current().tenant_id)
+        async with self.db.system() as conn:
+            rows = await store.search_customers(
+                conn,
+                tenant_id=tenant_id,
+                words=query.words,
+                prefix=query.prefix,
+                digits=query.digits,
+                after_number=after,
+                limit=size + 1,
+            )
+        async with self.db.tenant() as conn:
+            # staff reading customers' personal data is access the supplier must be able to account for
+            await audit.record(
+                conn, "customer_search", "", "searched", None, {"query": request.query[:200], "page": bool(after)}
+            )
+        shown = rows[:size]
+        token = domain.encode_page_token(shown[-1].customer_number) if len(rows) > size else ""
+        return pb.SearchCustomersResponse(
+            customers=[customer_pb(r) for r in shown], page=common_pb2.PageInfo(next_page_token=token)
+        )
+
+    async def ListAudit(self, request: pb.ListAuditRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        return await audit.list_audit(self.db, request, pb.ListAuditResponse)
+
+    # --- immediate changes ---------------------------------------------------------------------------------
+    # Each is applied in one transaction with its audit record and its event (the outbox), so a failure leaves
+    # neither a half-applied change nor an announcement of one. The requests service records each event as a
+    # resolved immediate request, notifications confirms it to the customer by e-mail.
+
+    async def ChangeAddress(self, request: pb.ChangeAddressRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        number = guard.customer_number(request.customer_number)
+        guard.capability(CONTACT_WRITE)
+        # a delegate limited to some supply points acts on those, not on the customer as a whole
+        if guard.supply_point_subset() is not None:
+            raise DomainError("forbidden")
+        kind = {pb.ADDRESS_KIND_MAILING: "mailing", pb.ADDRESS_KIND_PERMANENT: "permanent"}.get(request.kind)
+        if kind is None:
+            raise DomainError("address.kind_invalid", field="kind")
+        a = request.address
+        address = domain.validate_address(
+            street=a.street, house_number=a.house_number, city=a.city, postal_code=a.postal_code, country=a.country
+        )
+        column = domain.ADDRESS_KINDS[kind]
+        async with self.db.tenant() as conn:
+            before = await store.customer(conn, number)
+            if before is None:
+                raise DomainError("not_found")
+            if before._mapping[column] == address:
+                return pb.ChangeAddressResponse(customer=customer_pb(before))
+            await store.update_address(conn, number, column, address)
+            await audit.record(conn, "customer", number, f"{kind}_address.changed", before._mapping[column], address)
+            ctx = context.current()
+            await bus.emit(
+                conn,
+                self.db.service,
+                events.AddressChanged(
+                    customer_number=number,
+                    kind=kind,
+                    before=domain.address_line(before._mapping[column]),
+                    after=domain.address_line(address),
+                    changed_by=ctx.subject,
+                    actor_kind=ctx.subject_kind,
+                    channel=ctx.channel,
+                ),
+            )
+            after = await store.customer(conn, number)
+        return pb.ChangeAddressResponse(customer=customer_pb(after))
+
+    async def _changeable_contract(
+        self, conn: AsyncConnection, contract_id: uuid.UUID, *capabilities: str
+    ) -> tuple[sa.Row, list[str], frozenset[str]]:
+        """The contract, locked, if the caller may see it and its grant and the matrix row of the contract's type
+        allow every capability named; refused otherwise, whether or not a page offered the change."""
+        row = await store.contract_for_update(conn, contract_id)
+        if row is None:
+            raise DomainError("not_found")
+        guard.owns(row.customer_number)
+        point_ids = await store.contract_supply_point_ids(conn, contract_id)
+        subset = guard.supply_point_subset()
+        if subset is not None and subset.isdisjoint(point_ids):
+            raise DomainError("not_found")
+        policy = (await store.matrix(conn)).get(row.contract_type, frozenset())
+        for name in capabilities:
+            guard.capability(name, policy)
+        return row, point_ids, policy
+
+    async def _contract_changed(
+        self,
+        conn: AsyncConnection,
+        row: sa.Row,
+        point_ids: list[str],
+        change: str,
+        before: dict[str, str],
+        after: dict[str, str],
+    ) -> None:
+        ctx = context.current()
+        await audit.record(conn, "contract", str(row.id), f"{change}.changed", before, after)
+        await bus.emit(
+            conn,
+            self.db.service,
+            events.ContractChanged(
+                customer_number=row.customer_number,
+                contract_id=str(row.id),
+                contract_number=row.number,
+                change=change,
+                before=before,
+                after=after,
+                supply_point_ids=point_ids,
+                changed_by=ctx.subject,
+                actor_kind=ctx.subject_kind,
+                channel=ctx.channel,
+            ),
+        )
+
+    async def ChangeContractPayment(
+        self, request: pb.ChangeContractPaymentRequest, rpc: grpc.aio.ServicerContext
+    ) -> Any:
+        contract_id = fields.parse_id(request.contract_id, "contract_id")
+        method, account = domain.validate_payment(request.payment_method, request.bank_account)
+        async with self.db.tenant() as conn:
+            row, point_ids, policy = await self._changeable_contract(conn, contract_id)
+            needed = [PAYMENT_METHOD_WRITE] if method != row.payment_method else []
+            if account != row.bank_account:
+                needed.append(BANK_ACCOUNT_WRITE)
+            # asking for no change still needs the right to make one, so it tells nobody more than a change would
+            for name in needed or [PAYMENT_METHOD_WRITE]:
+                guard.capability(name, policy)
+            if not needed:
+                return pb.ChangeContractPaymentResponse(
+                    contract=contract_pb(row, contract_id=row.id, number=row.number)
+                )
+            after = await store.update_contract(conn, contract_id, payment_method=method, bank_account=account)
+            await self._contract_changed(
+                conn,
+                row,
+                point_ids,
+                "payment",
+                {"payment_method": row.payment_method, "bank_account": row.bank_account},
+                {"payment_method": method, "bank_account": account},
+            )
+        return pb.ChangeContractPaymentResponse(contract=contract_pb(after, contract_id=after.id, number=after.number))
+
+    async def _bounds(self, conn: AsyncConnection, row: sa.Row) -> domain.AdvanceBounds:
+        consumption = await store.contract_consumption(conn, row.id)
+        return domain.advance_bounds(consumption, await store.unit_prices(conn), row.advance_cycle)
+
+    async def GetAdvanceBounds(self, request: pb.GetAdvanceBoundsRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        contract_id = fields.parse_id(request.contract_id, "contract_id")
+        async with self.db.tenant() as conn:
+            row, _, _ = await self._changeable_contract(conn, contract_id, CONTRACTS_READ)
+            bounds = await self._bounds(conn, row)
+
+        def money(amount: Any) -> common_pb2.Money:
+            return common_pb2.Money(amount=f"{amount:.2f}", currency=row.currency)
+
+        return pb.GetAdvanceBoundsResponse(
+            minimum=money(bounds.minimum),
+            maximum=money(bounds.maximum),
+            proposal=money(bounds.proposal),
+            expected_yearly_cost=money(bounds.yearly_cost),
+            annual_consumption_kwh=bounds.annual_kwh,
+            contract=contract_pb(row, contract_id=row.id, number=row.number),
+        )
+
+    async def ChangeAdvance(self, request: pb.ChangeAdvanceRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        contract_id = fields.parse_id(request.contract_id, "contract_id")
+        async with self.db.tenant() as conn:
+            row, point_ids, _ = await self._changeable_contract(conn, contract_id, ADVANCE_WRITE)
+            amount = domain.validate_advance(request.amount, await self._bounds(conn, row), row.currency)
+            if amount == row.advance_amount:
+                return pb.ChangeAdvanceResponse(contract=contract_pb(row, contract_id=row.id, number=row.number))
+            after = await store.update_contract(conn, contract_id, advance_amount=amount)
+            await self._contract_changed(
+                conn,
+                row,
+                point_ids,
+                "advance",
+                {"advance_amount": f"{row.advance_amount:.2f}", "currency": row.currency},
+                {"advance_amount": f"{amount:.2f}", "currency": row.currency},
+            )
+        return pb.ChangeAdvanceResponse(contract=contract_pb(after, contract_id=after.id, number=after.number))
+
+    async def SetEInvoice(self, request: pb.SetEInvoiceRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        contract_id = fields.parse_id(request.contract_id, "contract_id")
+        async with self.db.tenant() as conn:
+            row, point_ids, _ = await self._changeable_contract(conn, contract_id, E_INVOICE_WRITE)
+            if request.enabled == row.e_invoice:
+                return pb.SetEInvoiceResponse(contract=contract_pb(row, contract_id=row.id, number=row.number))
+            after = await store.update_contract(conn, contract_id, e_invoice=request.enabled)
+            await self._contract_changed(
+                conn,
+                row,
+                point_ids,
+                "e_invoice",
+                {"e_invoice": str(row.e_invoice).lower()},
+                {"e_invoice": str(request.enabled).lower()},
+            )
+        return pb.SetEInvoiceResponse(contract=contract_pb(after, contract_id=after.id, number=after.number))

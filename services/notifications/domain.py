@@ -173,6 +173,78 @@ def render_request(
     return Message(subject=subject.format(**fields), body=body.format(**fields))
 
 
+# --- immediate changes (accounts) --------------------------------------------------------------------
+
+IMMEDIATE_CHANGE = "immediate_change"
+
+# subject, body; {brand}, {what}, {details} and {customer_line} are filled in by render_change()
+CHANGE_TEMPLATE: dict[str, tuple[str, str]] = {
+    "en": (
+        "{brand}: your {what} changed",
+        "Hello,\n\nyour {what} changed with immediate effect:\n\n{details}\n\nThe change is listed in the "
+        "customer portal under Requests. If you did not make it, call our customer line at once: "
+        "{customer_line}.\n\n{brand}",
+    ),
+    "cs": (
+        "{brand}: změna – {what}",
+        "Dobrý den,\n\nvaše {what} se s okamžitou platností změnily takto:\n\n{details}\n\nZměnu najdete v "
+        "zákaznickém portálu v části Žádosti. Pokud jste ji neprovedli vy, ihned volejte naši zákaznickou linku: "
+        "{customer_line}.\n\n{brand}",
+    ),
+    "bg": (
+        "{brand}: промяна – {what}",
+        "Здравейте,\n\nвашите {what} бяха променени с незабавно действие:\n\n{details}\n\nПромяната е "
+        "вписана в клиентския портал, в раздел Искания. Ако не сте я направили вие, обадете се веднага на "
+        "клиентската ни линия: {customer_line}.\n\n{brand}",
+    ),
+}
+CHANGE_WHAT: dict[str, dict[str, str]] = {
+    "contact_change": {"en": "contact details", "cs": "kontaktní údaje", "bg": "данни за контакт"},
+    "address_change": {"en": "address", "cs": "adresní údaje", "bg": "адресни данни"},
+    "payment_change": {"en": "payment details", "cs": "platební údaje", "bg": "данни за плащане"},
+    "advance_change": {"en": "advance payment", "cs": "údaje o záloze", "bg": "данни за авансовото плащане"},
+    "e_invoice_change": {"en": "invoice delivery", "cs": "údaje o zasílání faktur", "bg": "данни за фактурите"},
+}
+CHANGE_FIELDS: dict[str, dict[str, str]] = {
+    "email": {"en": "E-mail", "cs": "E-mail", "bg": "Имейл"},
+    "phone": {"en": "Phone", "cs": "Telefon", "bg": "Телефон"},
+    "mailing_address": {"en": "Mailing address", "cs": "Korespondenční adresa", "bg": "Адрес за кореспонденция"},
+    "permanent_address": {"en": "Permanent address", "cs": "Trvalá adresa", "bg": "Постоянен адрес"},
+    "contract_number": {"en": "Contract", "cs": "Smlouva", "bg": "Договор"},
+    "payment_method": {"en": "Payment method", "cs": "Způsob platby", "bg": "Начин на плащане"},
+    "bank_account": {"en": "Bank account", "cs": "Bankovní účet", "bg": "Банкова сметка"},
+    "advance_amount": {"en": "Advance", "cs": "Záloha", "bg": "Аванс"},
+    "e_invoice": {"en": "Electronic invoices", "cs": "Elektronické faktury", "bg": "Електронни фактури"},
+}
+CHANGE_VALUES: dict[str, dict[str, str]] = {
+    "bank_transfer": {"en": "bank transfer", "cs": "bankovní převod", "bg": "банков превод"},
+    "direct_debit": {"en": "direct debit", "cs": "inkaso z účtu", "bg": "директен дебит"},
+    "sipo": {"en": "SIPO", "cs": "SIPO", "bg": "SIPO"},
+    "postal_order": {"en": "postal order", "cs": "poštovní poukázka", "bg": "пощенски запис"},
+    "on": {"en": "on", "cs": "zapnuto", "bg": "включени"},
+    "off": {"en": "off", "cs": "vypnuto", "bg": "изключени"},
+}
+
+
+def render_change(
+    locale: str, *, brand: str, request_type: str, values: Mapping[str, str], customer_line: str
+) -> Message:
+    """The confirmation of an immediate change: what changed and the values it has now."""
+    subject, body = CHANGE_TEMPLATE[locale]
+    details = "\n".join(
+        f"{CHANGE_FIELDS[name][locale] if name in CHANGE_FIELDS else name}: "
+        f"{CHANGE_VALUES[value][locale] if value in CHANGE_VALUES else value}"
+        for name, value in values.items()
+    )
+    fields = {
+        "brand": brand,
+        "what": CHANGE_WHAT[request_type][locale],
+        "details": details,
+        "customer_line": customer_line,
+    }
+    return Message(subject=subject.format(**fields), body=body.format(**fields))
+
+
 # --- planned outages ------------------------------------------------------------------------------
 
 OUTAGE_PLANNED = "outage_planned"

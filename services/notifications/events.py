@@ -8,11 +8,13 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from portal.accounts.v1 import accounts_pb2, accounts_pb2_grpc
+from portal.events.v1 import accounts_pb2 as account_events
 from portal.events.v1 import hdo_pb2 as hdo_events
 from portal.events.v1 import identity_pb2 as identity_events
 from portal.events.v1 import requests_pb2 as request_events
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kit import changes
 from kit.bus import EventMeta, Subscription
 from kit.config import Settings
 
@@ -133,7 +135,45 @@ def subscriptions(
         )
         wake()
 
+    async def on_change(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
+        """The customer's e-mail (as it is now) is told of an immediate change, and so is an address the change
+        replaced, so that a change nobody asked for does not go unnoticed; in the brand's language, as the
+        customer's own is not known here."""
+        described = changes.describe(e)
+        if described is None:
+            return
+        request_type, values = described
+        customer = (
+            await accounts.GetCustomer(accounts_pb2.GetCustomerRequest(customer_number=e.customer_number))
+        ).customer
+        tenant = await tenants.get(meta.tenant_id)
+        locale = domain.pick_locale("", tenant.default_locale)
+        message = domain.render_change(
+            locale,
+            brand=tenant.name,
+            request_type=request_type,
+            values=values,
+            customer_line=tenant.contact_lines.customer_line,
+        )
+        replaced = e.email_before if isinstance(e, account_events.ContactChanged) else ""
+        for recipient in dict.fromkeys(r for r in (customer.email, replaced) if r):
+            await store.queue(
+                conn,
+                tenant_id=meta.tenant_id,
+                event_id=meta.event_id,
+                channel="email",
+                recipient=recipient,
+                template=domain.IMMEDIATE_CHANGE,
+                locale=locale,
+                subject=message.subject,
+                body=message.body,
+            )
+        wake()
+
     return [
+        Subscription("accounts", account_events.ContactChanged, on_change),
+        Subscription("accounts", account_events.AddressChanged, on_change),
+        Subscription("accounts", account_events.ContractChanged, on_change),
         Subscription("identity", identity_events.EmailVerificationRequested, on_verification),
         Subscription("identity", identity_events.PasswordResetRequested, on_reset),
         Subscription("identity", identity_events.PasswordChanged, on_password_changed),

@@ -223,6 +223,20 @@ DEFAULT_CATALOG: tuple[RequestType, ...] = (
 )
 
 
+# Immediate changes are applied by the service owning the data (accounts) and recorded here from its events as
+# requests already resolved, so the customer's history holds every change; nobody files them through Submit.
+# Their deadline is a formality (they are resolved when recorded): a day, as the catalog allows no less.
+IMMEDIATE_CATALOG: tuple[RequestType, ...] = (
+    RequestType("contact_change", IMMEDIATE, authz.CONTACT_WRITE, (), 1, needs_supply_point=False),
+    RequestType("address_change", IMMEDIATE, authz.CONTACT_WRITE, (), 1, needs_supply_point=False),
+    RequestType("payment_change", IMMEDIATE, authz.PAYMENT_METHOD_WRITE, (), 1),
+    RequestType("advance_change", IMMEDIATE, authz.ADVANCE_WRITE, (), 1),
+    RequestType("e_invoice_change", IMMEDIATE, authz.E_INVOICE_WRITE, (), 1),
+)
+# the timeline line of an immediate request
+APPLIED = "applied"
+
+
 def allowed_contract_types(request_type: RequestType, matrix: Mapping[str, frozenset[str]]) -> tuple[str, ...]:
     return tuple(sorted(t for t, caps in matrix.items() if request_type.capability in caps))
 

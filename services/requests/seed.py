@@ -11,4 +11,4 @@ from . import domain, store
 async def seed(rt: Runtime) -> None:
     for t in demo.tenants():
         async with rt.db.tenant(t.id) as conn:
-            await store.put_catalog(conn, domain.DEFAULT_CATALOG)
+            await store.put_catalog(conn, domain.DEFAULT_CATALOG + domain.IMMEDIATE_CATALOG)

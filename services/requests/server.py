@@ -141,7 +141,8 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
     async def ListCatalog(self, request: pb.ListCatalogRequest, rpc: grpc.aio.ServicerContext) -> Any:
         by = side()
         async with self.db.tenant() as conn:
-            types = await store.catalog_of(conn)
+            # what may be filed: immediate changes are made where their data lives, not filed here
+            types = [t for t in await store.catalog_of(conn) if t.kind == domain.PROCESSED]
         matrix = await self.accounts.matrix()
         if request.supply_point_id:
             point = await self.accounts.point(fields.parse_id(request.supply_point_id, "supply_point_id"))
@@ -188,6 +189,8 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
         customer_number = await self._customer_of(request.customer_number)
         async with self.db.tenant() as conn:
             kind = await self._type(conn, request.type)
+        if kind.kind != domain.PROCESSED:
+            raise DomainError("request.type_immediate", field="type")
         channel = domain.channel_of(request.channel, by)
         key = request.idempotency_key.strip() or None
         if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
@@ -321,6 +324,9 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
                 content=found.content,
             )
         )
+
+    async def ListAudit(self, request: pb.ListAuditRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        return await audit.list_audit(self.db, request, pb.ListAuditResponse)
 
     async def _change(self, request_id: str, capability: str, apply: Callable[..., Any]) -> pb.Request:
         """Runs `apply(conn, row, now)` on the locked request the caller may change; answers it with its timeline."""

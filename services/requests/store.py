@@ -133,6 +133,7 @@ async def add(
     created_by: str,
     idempotency_key: str | None,
     now: datetime,
+    state: str = domain.SUBMITTED,
 ) -> sa.Row | None:
     """The new request, or None when the customer's idempotency key was used before (nothing stored)."""
     stmt = (
@@ -146,7 +147,7 @@ async def add(
             contract_type=contract_type,
             type=request_type,
             channel=channel,
-            state=domain.SUBMITTED,
+            state=state,
             assignee="",
             assignee_name="",
             deadline_at=deadline_at,

@@ -607,3 +607,63 @@ async def test_a_breaker_change_is_filed_resolved_by_an_agent_and_followed_to_it
     await offered.get_by_role("link", name=t("Termination of the contract", esco), exact=True).wait_for()
     assert await offered.get_by_role("link", name=t("Change of the main breaker", esco), exact=True).count() == 0
     assert not found, "\n".join(found)
+
+
+async def test_a_customer_changes_the_bank_account_and_the_advance(tab, stack, axe):
+    """Jana opens her contract from the supply point, a wrong account is refused with a clear message and changes
+    nothing, a right one is saved at once; an advance outside its bounds is refused with them, one within them is
+    saved; both are then listed among her requests. Everything is put back."""
+    page, found = tab.page, []
+    loc = demo.tenant("volta").default_locale
+    point = demo.supply_points("volta", demo.JANA)[0]
+    contract = point.contract
+    await open_brand(page, stack, "volta")
+    await sign_in(page, LOGINS["volta"])
+    await open_brand(page, stack, "volta", f"/supply-points/{point.id}")
+    async with page.expect_navigation():
+        await page.get_by_role("link", name=t("Change payment, advance or e-invoice", loc), exact=True).click()
+    await page.wait_for_url(re.compile(r"/contract$"))
+    found += await axe_violations(axe, page, "contract settings")
+    save_payment = page.get_by_role("button", name=t("Save payment details", loc), exact=True)
+    try:
+        await fill(page, t("Bank account", loc), "19-2000145398/0800")
+        async with page.expect_navigation():
+            await save_payment.click()
+        assert t("This account number is not valid. Check it again.", loc) in " ".join(await error_summary(page))
+        found += await axe_violations(axe, page, "contract settings refused")
+        await fill(page, t("Bank account", loc), "19-2000145399/0800")
+        async with page.expect_navigation():
+            await save_payment.click()
+        assert t("The payment method and bank account have been changed.", loc) in await page.inner_text("main")
+        assert await labelled(page, t("Bank account", loc)).input_value() == "19-2000145399/0800"
+
+        await fill(page, t("New advance payment", loc), "99000")
+        change_advance = page.get_by_role("button", name=t("Change the advance", loc), exact=True)
+        async with page.expect_navigation():
+            await change_advance.click()
+        bounds = {"minimum": "787 CZK", "maximum": "3150 CZK", "proposal": "1575 CZK"}
+        assert reason("advance.out_of_bounds", loc, **bounds) in " ".join(await error_summary(page))
+        await fill(page, t("New advance payment", loc), "1600")
+        async with page.expect_navigation():
+            await change_advance.click()
+        assert t("The advance payment has been changed.", loc) in await page.inner_text("main")
+
+        # recorded by the requests service from accounts' events, a moment after the change
+        deadline = time.monotonic() + 15
+        while True:
+            await open_brand(page, stack, "volta", "/requests")
+            listed = await page.inner_text("main")
+            if t("Change of the advance payment", loc) in listed or time.monotonic() > deadline:
+                break
+            await page.wait_for_timeout(300)
+        assert t("Change of payment method or bank account", loc) in listed
+        assert t("Change of the advance payment", loc) in listed
+    finally:
+        await open_brand(page, stack, "volta", f"/supply-points/{point.id}/contract")
+        await fill(page, t("Bank account", loc), contract.bank_account)
+        async with page.expect_navigation():
+            await save_payment.click()
+        await fill(page, t("New advance payment", loc), str(contract.advance_amount))
+        async with page.expect_navigation():
+            await page.get_by_role("button", name=t("Change the advance", loc), exact=True).click()
+    assert not found, "\n".join(found)

@@ -74,6 +74,11 @@ def subject(brand: str, number: str, email: str = "") -> Subject:
     )
 
 
+def contract_of(s: Subject) -> str:
+    """The contract of the subject's first supply point."""
+    return str(demo.supply_points(s.brand, s.customer_number)[0].contract.id)
+
+
 @dataclass(frozen=True)
 class Viewpoint:
     """A customer signed in on their brand's host, a neighbour of the same brand, customers of others."""
@@ -269,6 +274,71 @@ MATRIX: dict[tuple[str, str], Row] = {
         auth="bearer",
         json=True,
     ),
+    # immediate changes: the command-line client is given none of the write capabilities, so each is forbidden and
+    # nothing changes; the advance's bounds need only contracts:read
+    ("PUT", "/api/v1/customers/{customer_number:str}/contact"): Row(
+        lambda s: ("PUT", f"/api/v1/customers/{s.customer_number}/contact", {"email": "matrix@example.com"}),
+        401,
+        403,
+        other_ids=404,
+        auth="bearer",
+        json=True,
+    ),
+    ("PUT", "/api/v1/customers/{customer_number:str}/addresses/{kind:str}"): Row(
+        lambda s: (
+            "PUT",
+            f"/api/v1/customers/{s.customer_number}/addresses/mailing",
+            {"street": "Husova", "house_number": "1", "city": "Beroun", "postal_code": "266 01", "country": "CZ"},
+        ),
+        401,
+        403,
+        other_ids=404,
+        auth="bearer",
+        json=True,
+    ),
+    ("PUT", "/api/v1/customers/{customer_number:str}/contracts/{contract_id:str}/payment"): Row(
+        lambda s: (
+            "PUT",
+            f"/api/v1/customers/{s.customer_number}/contracts/{contract_of(s)}/payment",
+            {"payment_method": "postal_order"},
+        ),
+        401,
+        403,
+        other_ids=404,
+        auth="bearer",
+        json=True,
+    ),
+    ("GET", "/api/v1/customers/{customer_number:str}/contracts/{contract_id:str}/advance"): Row(
+        lambda s: ("GET", f"/api/v1/customers/{s.customer_number}/contracts/{contract_of(s)}/advance", None),
+        401,
+        200,
+        other_ids=404,
+        auth="bearer",
+    ),
+    ("PUT", "/api/v1/customers/{customer_number:str}/contracts/{contract_id:str}/advance"): Row(
+        lambda s: (
+            "PUT",
+            f"/api/v1/customers/{s.customer_number}/contracts/{contract_of(s)}/advance",
+            {"amount": "100"},
+        ),
+        401,
+        403,
+        other_ids=404,
+        auth="bearer",
+        json=True,
+    ),
+    ("PUT", "/api/v1/customers/{customer_number:str}/contracts/{contract_id:str}/e-invoice"): Row(
+        lambda s: (
+            "PUT",
+            f"/api/v1/customers/{s.customer_number}/contracts/{contract_of(s)}/e-invoice",
+            {"enabled": False},
+        ),
+        401,
+        403,
+        other_ids=404,
+        auth="bearer",
+        json=True,
+    ),
     # the calendar feed: no session, its signed name is the credential, valid on its own brand only
     ("GET", "/calendar/hdo/{feed:str}"): Row(get("/calendar/hdo/{s.feed}"), 200, 200, other_ids=404, brands_only=True),
     # public pages and forms
@@ -354,6 +424,18 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/staff/hdo/import"): Row(post("/staff/hdo/import", format="csv"), LOGIN, 403, staff=400),
     ("GET", "/staff/outages"): Row(get("/staff/outages"), LOGIN, 403, staff=200),
     ("POST", "/staff/outages"): Row(post("/staff/outages"), LOGIN, 403, staff=400),
+    # immediate changes on the pages: refused input comes back with the form (400), so the matrix changes nothing
+    ("GET", "/profile/contact"): Row(get("/profile/contact"), LOGIN, 200),
+    ("POST", "/profile/contact"): Row(post("/profile/contact", change="contact", email="not-an-address"), LOGIN, 400),
+    ("GET", "/supply-points/{supply_point_id:str}/contract"): Row(
+        get("/supply-points/{s.supply_point_id}/contract"), LOGIN, 200, other_ids=404
+    ),
+    ("POST", "/supply-points/{supply_point_id:str}/contract"): Row(
+        post("/supply-points/{s.supply_point_id}/contract", change="payment", payment_method="cash"),
+        LOGIN,
+        400,
+        other_ids=404,
+    ),
     ("GET", "/profile/notifications"): Row(get("/profile/notifications"), LOGIN, 200),
     # no channel for outage notices: refused with the form shown again, so the matrix changes nothing
     ("POST", "/profile/notifications"): Row(post("/profile/notifications", kind="outages"), LOGIN, 400),
@@ -397,6 +479,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/staff/requests/{request_id:str}/comment"): Row(
         post("/staff/requests/{s.request_id}/comment", text=""), LOGIN, 403, staff=400
     ),
+    # customer search and the customer's page: customer service and administrators; the audit log: administrators
+    ("GET", "/staff/customers"): Row(get("/staff/customers?q={s.customer_number}"), LOGIN, 403, staff=200),
+    ("GET", "/staff/customers/{number:str}"): Row(
+        get("/staff/customers/{s.customer_number}"), LOGIN, 403, other_ids=403, staff=200
+    ),
+    ("GET", "/staff/audit"): Row(get("/staff/audit?source=requests"), LOGIN, 403, staff=200),
     # the command-line client is given neither requests:read nor requests:write
     ("GET", "/api/v1/customers/{customer_number:str}/requests"): Row(
         get("/api/v1/customers/{s.customer_number}/requests"), 401, 403, other_ids=404, auth="bearer"

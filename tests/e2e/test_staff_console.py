@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 import uuid
 from collections.abc import AsyncIterator
 from html import escape
@@ -202,3 +203,88 @@ async def test_the_administrator_imports_planned_outages_and_staff_see_only_thei
 
     async with signed_in(stack, AGENT) as agent:
         assert marker in (await agent.get(OUTAGES)).text
+
+
+CUSTOMERS, AUDIT = "/staff/customers", "/staff/audit"
+
+
+async def test_an_agent_finds_a_customer_and_sees_their_supply_points_contracts_and_requests(stack):
+    svoboda_point = demo.supply_points("volta", demo.SVOBODA)[0]
+    async with signed_in(stack, AGENT) as agent:
+        home = (await agent.get("/staff")).text
+        assert f'href="{CUSTOMERS}"' in home and f'href="{AUDIT}"' not in home
+        empty = await agent.get(CUSTOMERS)
+        assert empty.status_code == 200 and cs("No customer matches.") not in empty.text
+
+        found = await agent.get(CUSTOMERS, params={"q": "svoboda"})
+        assert found.status_code == 200
+        assert f'href="{CUSTOMERS}/{demo.SVOBODA}"' in found.text and "Petr Svoboda" in found.text
+        assert f'href="{CUSTOMERS}/{demo.JANA}"' not in found.text
+        by_ean = await agent.get(CUSTOMERS, params={"q": svoboda_point.identifier[:14]})
+        assert f'href="{CUSTOMERS}/{demo.SVOBODA}"' in by_ean.text
+        # another brand's customer is not found by name, nor opened by number
+        assert cs("No customer matches.") in (await agent.get(CUSTOMERS, params={"q": "Иван Петров"})).text
+        assert (await agent.get(f"{CUSTOMERS}/{demo.IVAN}")).status_code == 404
+
+        short = await agent.get(CUSTOMERS, params={"q": "x"})
+        assert short.status_code == 400 and reason("customer_search.too_short", min=2) in short.text
+        forged = await agent.get(CUSTOMERS, params={"q": "svoboda", "page": "forged"})
+        assert forged.status_code == 400 and reason("page_token.invalid") in forged.text
+
+        page = await agent.get(f"{CUSTOMERS}/{demo.SVOBODA}")
+        assert page.status_code == 200
+        text = page.text
+        assert svoboda_point.identifier in text and svoboda_point.contract.number in text
+        assert f'href="/staff/requests/new?customer={demo.SVOBODA}"' in text
+        assert cs("Invoices are not in the portal yet; they come with billing.") in text
+        assert (await agent.get(f"{CUSTOMERS}/1999999999")).status_code == 404
+
+        # the bakery's 180 supply points come a page at a time
+        bakery = await agent.get(f"{CUSTOMERS}/{demo.PEKARNY_A}")
+        identifiers = sorted(p.identifier for p in demo.supply_points("volta", demo.PEKARNY_A))
+        assert identifiers[0] in bakery.text and identifiers[30] not in bakery.text
+        next_page = re.search(r'rel="next" href="([^"]+)"', bakery.text)
+        assert next_page is not None
+        second = await agent.get(next_page.group(1).replace("&amp;", "&"))
+        assert identifiers[30] in second.text and identifiers[0] not in second.text
+
+        assert (await agent.get(AUDIT)).status_code == 403
+
+
+async def test_the_administrator_reads_the_audit_log_with_the_agents_searches(stack):
+    marker = f"hledam{uuid.uuid4().hex[:8]}"
+    async with signed_in(stack, AGENT) as agent:
+        assert (await agent.get(CUSTOMERS, params={"q": marker})).status_code == 200
+        await agent.get(f"{CUSTOMERS}/{demo.SVOBODA}")
+    async with signed_in(stack, ADMIN) as admin:
+        home = (await admin.get("/staff")).text
+        assert f'href="{AUDIT}"' in home and f'href="{CUSTOMERS}"' in home
+        log = await admin.get(AUDIT)
+        assert log.status_code == 200
+        assert marker in log.text and "customer_search" in log.text
+        assert f"customer {demo.SVOBODA}" in log.text
+        searches = await admin.get(AUDIT, params={"entity": "customer_search"})
+        assert marker in searches.text and f"customer {demo.SVOBODA}" not in searches.text
+        requests_log = await admin.get(AUDIT, params={"source": "requests"})
+        assert requests_log.status_code == 200 and marker not in requests_log.text
+
+        bad_day = await admin.get(AUDIT, params={"since": "2026-13-01"})
+        assert bad_day.status_code == 400 and reason("date.invalid") in bad_day.text
+        backwards = await admin.get(AUDIT, params={"since": "2026-05-02", "until": "2026-05-01"})
+        assert backwards.status_code == 400 and reason("audit.period_invalid") in backwards.text
+        admin_cookies = dict(admin.cookies)
+
+    async with signed_in(stack, JANA) as customer:
+        for path in (CUSTOMERS, f"{CUSTOMERS}/{demo.JANA}", AUDIT):
+            refused = await customer.get(path)
+            assert refused.status_code == 403 and cs("Access denied") in refused.text, path
+
+    async with browser(stack, HOST) as anonymous:
+        for path in (CUSTOMERS, f"{CUSTOMERS}/{demo.JANA}", AUDIT):
+            resp = await anonymous.get(path)
+            assert resp.status_code == 302 and resp.headers["location"].startswith("/login?next="), path
+
+    async with browser(stack, "esco.localhost", cookies=admin_cookies) as elsewhere:
+        for path in (CUSTOMERS, f"{CUSTOMERS}/{demo.JANA}", AUDIT):
+            resp = await elsewhere.get(path)
+            assert resp.status_code == 302 and resp.headers["location"].startswith("/login"), path

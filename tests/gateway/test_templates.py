@@ -554,6 +554,7 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
     yield "outages-none", "outages.html", {"page": outages_page, "view": v.OutagesView(rows=(), electricity_count=0)}
     yield from staff_samples(replace(signed, user="admin@volta.example", customers=(), current_customer=None))
     yield from request_samples(signed, locale)
+    yield from change_samples(signed, locale, money)
     yield "error-404", "error.html", {"page": public, "status": 404}
     yield (
         "error-503",
@@ -580,6 +581,50 @@ def preference_samples(page: v.Page, locale: str) -> Iterator[tuple[str, str, di
     delegate = replace(prefs, phone="", can_change=False)
     yield "preferences-delegate", template, {"page": page, "view": delegate, "errors": v.NO_ERRORS}
     yield "preferences-no-customer", template, {"page": page, "view": None, "errors": v.NO_ERRORS}
+
+
+def change_samples(page: v.Page, locale: str, money: v.Money) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Immediate changes: contact data and addresses, a contract's payment, advance and e-invoice."""
+    home = v.Address("Dlouhá", "5", "Praha 1", "110 00", "CZ")
+    contact = v.ContactDetailsView("1000234567", "jana@example.com", "+420601234567", home, home, can_change=True)
+    yield "contact", "contact_details.html", {"page": page, "view": contact, "errors": v.NO_ERRORS}
+    refused = v.FormErrors(
+        fields={
+            "email": (i18n.reason_message("email.invalid", locale),),
+            "mailing_postal_code": (i18n.reason_message("postal_code.invalid", locale),),
+        }
+    )
+    posted = replace(contact, posted={"mailing": {"mailing_postal_code": "99 <b>"}})
+    yield "contact-refused", "contact_details.html", {"page": page, "view": posted, "errors": refused}
+    read_only = replace(contact, can_change=False, phone="")
+    yield "contact-read-only", "contact_details.html", {"page": page, "view": read_only, "errors": v.NO_ERRORS}
+    yield "contact-no-customer", "contact_details.html", {"page": page, "view": None, "errors": v.NO_ERRORS}
+
+    def price(amount: str) -> v.Money:
+        return v.Money(Decimal(amount), money.currency)
+
+    settings = v.ContractSettingsView(
+        supply_point=ROWS[0],
+        contract=v.ContractDetail(
+            "2023-001234", "bundled", "direct_debit", "19-2000145399/0800", money, "monthly", True
+        ),
+        capabilities=frozenset(authz.ALL_CAPABILITIES),
+        bounds=v.AdvanceBounds(price("900"), price("3600"), price("1800"), price("21600"), 4200),
+    )
+    template = "contract_settings.html"
+    yield "contract", template, {"page": page, "view": settings, "errors": v.NO_ERRORS}
+    wrong = v.FormErrors(fields={"bank_account": (i18n.reason_message("bank_account.format", locale),)})
+    typed = replace(settings, posted={"payment": {"payment_method": "direct_debit", "bank_account": "12345"}})
+    yield "contract-refused", template, {"page": page, "view": typed, "errors": wrong}
+    bounds = {"minimum": "900 CZK", "maximum": "3600 CZK", "proposal": "1800 CZK"}
+    too_high = v.FormErrors(fields={"amount": (i18n.reason_message("advance.out_of_bounds", locale, **bounds),)})
+    high = replace(settings, posted={"advance": {"amount": "9000"}})
+    yield "contract-advance-refused", template, {"page": page, "view": high, "errors": too_high}
+    # a supply-only contract's advance is not changed online, and this grant may only change the account
+    limited = replace(settings, capabilities=frozenset({authz.BANK_ACCOUNT_WRITE}), bounds=None)
+    yield "contract-limited", template, {"page": page, "view": limited, "errors": v.NO_ERRORS}
+    read_only_contract = replace(settings, capabilities=frozenset())
+    yield "contract-read-only", template, {"page": page, "view": read_only_contract, "errors": v.NO_ERRORS}
 
 
 def token_samples(page: v.Page, locale: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -795,6 +840,141 @@ def staff_samples(signed: v.Page) -> Iterator[tuple[str, str, dict[str, Any]]]:
         "staff-outages-read-only",
         "staff/outages.html",
         {"page": replace(outages_page, nav=staff.nav(agent)), "view": staff.OutagesView((), None)},
+    )
+    yield from customer_samples(signed, admin, agent)
+
+
+def customer_samples(
+    signed: v.Page, admin: frozenset[str], agent: frozenset[str]
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    search_page = replace(signed, path="/staff/customers", nav=staff.nav(agent), nav_active="staff_customers")
+    found = staff.CustomerRow(
+        "1003456789",
+        "Petr Svoboda",
+        "petr@mail.example",
+        "+420777123456",
+        "Havlíčkova 412, 280 02 Kolín",
+        1,
+        "/staff/customers/1003456789",
+    )
+    yield (
+        "staff-customers",
+        "staff/customers.html",
+        {
+            "page": search_page,
+            "view": staff.CustomerSearchView(
+                "svoboda",
+                (found, replace(found, email="", phone="", address="")),
+                True,
+                next_href="/staff/customers?q=svoboda&page=x",
+            ),
+        },
+    )
+    yield (
+        "staff-customers-form",
+        "staff/customers.html",
+        {"page": search_page, "view": staff.CustomerSearchView("", (), False)},
+    )
+    yield (
+        "staff-customers-none",
+        "staff/customers.html",
+        {"page": search_page, "view": staff.CustomerSearchView("nikdo", (), True)},
+    )
+    too_short = v.FormErrors(fields={"q": ("Enter at least 2 characters to search for.",)})
+    yield (
+        "staff-customers-refused",
+        "staff/customers.html",
+        {"page": search_page, "view": staff.CustomerSearchView("x", (), False, errors=too_short)},
+    )
+    point = staff.StaffPointRow(
+        "859182400102990174", "electricity", "Havlíčkova 412, 280 02 Kolín", "Volta Domov", "5100209901"
+    )
+    contract = staff.StaffContractRow("5100209901", "bundled", "bank_transfer", "990.00", "CZK", "monthly", True)
+    request = v.RequestRow(
+        "r-1",
+        "free_text",
+        "submitted",
+        "phone",
+        "1003456789",
+        "",
+        datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+        datetime(2026, 12, 31, 9, 30, tzinfo=UTC),
+        False,
+        False,
+        "/staff/requests/r-1",
+    )
+    customer = staff.CustomerView(
+        "1003456789",
+        "Petr Svoboda",
+        "person",
+        "",
+        "petr@mail.example",
+        "+420777123456",
+        "Havlíčkova 412, 280 02 Kolín",
+        "",
+        30,
+        1,
+        (point, replace(point, identifier="27ZG600Z11047115", commodity="gas", contract_number="")),
+        (contract,),
+        (request, replace(request, state="resolved")),
+        "/staff/requests/new?customer=1003456789",
+        next_href="/staff/customers/1003456789?page=x",
+        first_href="/staff/customers/1003456789",
+        more_requests=True,
+    )
+    customer_page = replace(search_page, path="/staff/customers/1003456789")
+    yield "staff-customer", "staff/customer.html", {"page": customer_page, "view": customer}
+    yield (
+        "staff-customer-empty",
+        "staff/customer.html",
+        {
+            "page": customer_page,
+            "view": replace(
+                customer,
+                kind="business",
+                company_id="26188040",
+                supply_point_count=0,
+                contract_count=0,
+                points=(),
+                contracts=(),
+                requests=(),
+                next_href=None,
+                first_href=None,
+                more_requests=False,
+            ),
+        },
+    )
+    audit_page = replace(signed, path="/staff/audit", nav=staff.nav(admin), nav_active="staff_audit")
+    filters = {"source": "accounts", "actor": "", "entity": "customer", "since": "2026-11-01", "until": ""}
+    entry = staff.AuditRow(
+        datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+        "u-1",
+        "staff",
+        True,
+        "portal",
+        "customer",
+        "1003456789",
+        "contact.changed",
+        (("email", "petr.svoboda@mail.example"),),
+        (("email", "petr@mail.example"),),
+    )
+    yield (
+        "staff-audit",
+        "staff/audit.html",
+        {
+            "page": audit_page,
+            "view": staff.AuditView(
+                filters,
+                (entry, replace(entry, me=False, entity_id="", before=(), after=())),
+                next_href="/staff/audit?page=1",
+            ),
+        },
+    )
+    bad_day = v.FormErrors(fields={"since": ("Enter the day as YYYY-MM-DD, for example 2026-11-30.",)})
+    yield (
+        "staff-audit-refused",
+        "staff/audit.html",
+        {"page": audit_page, "view": staff.AuditView({**filters, "since": "x"}, (), errors=bad_day)},
     )
 
 

@@ -196,7 +196,11 @@ async def test_a_contact_change_is_audited_and_announced(accounts):
     assert resp.customer.phone == "+420601222333"
     async with running.runtime.db.tenant(VOLTA.id) as conn:
         audit_rows = (
-            await conn.execute(sa.text("SELECT action, after FROM audit_log WHERE entity_id = :n"), {"n": demo.SVOBODA})
+            await conn.execute(
+                # staff opening the customer (in the end-to-end tests sharing the database) is in the log too
+                sa.text("SELECT action, after FROM audit_log WHERE entity_id = :n AND action <> 'viewed'"),
+                {"n": demo.SVOBODA},
+            )
         ).all()
         events = await conn.scalar(sa.text("SELECT count(*) FROM outbox WHERE event_type LIKE '%ContactChanged'"))
     assert [r.action for r in audit_rows] == ["contact.changed"]

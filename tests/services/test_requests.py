@@ -217,6 +217,27 @@ async def test_staff_file_for_a_customer_through_a_channel(svc):
     assert filed.id in {r.id for r in mine.requests}
 
 
+async def test_administrators_read_the_trail_of_who_filed_what(svc):
+    request = pb.SubmitRequest(
+        customer_number=demo.PEKARNY_B,
+        type="free_text",
+        channel="letter",
+        values=[pb.FieldValue(name="subject", value="Letter"), pb.FieldValue(name="description", value="Read it.")],
+    )
+    with as_staff(VOLTA, subject="agent-trail"):
+        filed = (await svc.Submit(request)).request
+        with pytest.raises(DomainError) as refused:
+            await svc.ListAudit(pb.ListAuditRequest())
+    assert refused.value.reason == "forbidden"
+    wanted = common_pb2.AuditFilter(actor="agent-trail", entity="request")
+    with as_staff(VOLTA, role=authz.TENANT_ADMIN):
+        [entry] = (await svc.ListAudit(pb.ListAuditRequest(filter=wanted))).entries
+    assert (entry.entity_id, entry.action, entry.actor_kind) == (filed.id, "submitted", "staff")
+    assert '"type": "free_text"' in entry.after_json
+    with as_staff(ESCO, role=authz.TENANT_ADMIN):
+        assert not (await svc.ListAudit(pb.ListAuditRequest(filter=wanted))).entries
+
+
 async def test_the_staff_queue_filters_sorts_by_deadline_and_pages(svc):
     with as_user(VOLTA, demo.SVOBODA):
         point = demo.supply_points("volta", demo.SVOBODA)[0]

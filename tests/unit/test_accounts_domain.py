@@ -353,3 +353,32 @@ def test_validate_address() -> None:
         )
         == "country.invalid"
     )
+
+
+# --- staff customer search -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "words", "prefix", "digits"),
+    [
+        ("  Jana   Nováková ", ("Jana", "Nováková"), "", ""),
+        # an EAN or a postal code in groups is one run of digits: a prefix, and digits a phone number could contain
+        ("8591 8240 01", ("8591824001",), "8591824001", "8591824001"),
+        ("27zg600z", ("27zg600z",), "27ZG600Z", ""),
+        # a phone number written any way: its digits, without an international 00
+        ("+420 (777) 123-456", ("+420", "(777)", "123-456"), "", "420777123456"),
+        ("00420777123456", ("00420777123456",), "00420777123456", "420777123456"),
+        # too few digits to look for in phone numbers
+        ("12", ("12",), "12", ""),
+        # LIKE wildcards cannot widen the search
+        ("50%_x", ("50x",), "50X", ""),
+        ("jana@volta.example", ("jana@volta.example",), "", ""),
+    ],
+)
+def test_a_customer_query_is_read_for_each_kind_of_match(query, words, prefix, digits):
+    assert domain.parse_customer_query(query) == domain.CustomerQuery(words, prefix, digits)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "x", "%_"])
+def test_a_customer_query_needs_two_characters(query):
+    assert reason_of(domain.parse_customer_query, query) == "customer_search.too_short"

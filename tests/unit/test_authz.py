@@ -225,7 +225,18 @@ def test_can_agrees_with_effective_capabilities(grants, target, matrix, capabili
 
 
 def test_staff_roles_give_console_capabilities_and_unknown_roles_nothing():
-    assert authz.staff_capabilities([authz.TENANT_ADMIN]) == {authz.HDO_IMPORT, authz.OUTAGES_READ, authz.REQUESTS_WORK}
-    assert authz.staff_capabilities([authz.CUSTOMER_SERVICE]) == {authz.OUTAGES_READ, authz.REQUESTS_WORK}
+    assert authz.staff_capabilities([authz.TENANT_ADMIN]) == {
+        authz.HDO_IMPORT,
+        authz.OUTAGES_READ,
+        authz.REQUESTS_WORK,
+        authz.CUSTOMERS_READ,
+        authz.AUDIT_READ,
+    }
+    # the audit trail shows other staff members' work, so customer service does not read it
+    assert authz.staff_capabilities([authz.CUSTOMER_SERVICE]) == {
+        authz.OUTAGES_READ,
+        authz.REQUESTS_WORK,
+        authz.CUSTOMERS_READ,
+    }
     assert authz.staff_capabilities(["owner", "auditor"]) == frozenset()
     assert authz.staff_capabilities([]) == frozenset()

@@ -43,6 +43,24 @@ SUPPLY_POINT_VIEW_FULL: SupplyPointView.ValueType  # 2
 """with the contract, where the permission matrix lets the caller see it"""
 Global___SupplyPointView: _TypeAlias = SupplyPointView  # noqa: Y015
 
+class _AddressKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AddressKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AddressKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ADDRESS_KIND_UNSPECIFIED: _AddressKind.ValueType  # 0
+    ADDRESS_KIND_MAILING: _AddressKind.ValueType  # 1
+    ADDRESS_KIND_PERMANENT: _AddressKind.ValueType  # 2
+
+class AddressKind(_AddressKind, metaclass=_AddressKindEnumTypeWrapper):
+    """mailing or permanent"""
+
+ADDRESS_KIND_UNSPECIFIED: AddressKind.ValueType  # 0
+ADDRESS_KIND_MAILING: AddressKind.ValueType  # 1
+ADDRESS_KIND_PERMANENT: AddressKind.ValueType  # 2
+Global___AddressKind: _TypeAlias = AddressKind  # noqa: Y015
+
 @_typing.final
 class ContactLines(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -843,6 +861,244 @@ class ChangeContactResponse(_message.Message):
 Global___ChangeContactResponse: _TypeAlias = ChangeContactResponse  # noqa: Y015
 
 @_typing.final
+class ChangeAddressRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    customer_number: _builtins.str
+    kind: Global___AddressKind.ValueType
+    @_builtins.property
+    def address(self) -> _common_pb2.Address: ...
+    def __init__(
+        self,
+        *,
+        customer_number: _builtins.str = ...,
+        kind: Global___AddressKind.ValueType = ...,
+        address: _common_pb2.Address | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "customer_number", b"customer_number", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeAddressRequest: _TypeAlias = ChangeAddressRequest  # noqa: Y015
+
+@_typing.final
+class ChangeAddressResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def customer(self) -> Global___Customer: ...
+    def __init__(
+        self,
+        *,
+        customer: Global___Customer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeAddressResponse: _TypeAlias = ChangeAddressResponse  # noqa: Y015
+
+@_typing.final
+class ChangeContractPaymentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTRACT_ID_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    BANK_ACCOUNT_FIELD_NUMBER: _builtins.int
+    contract_id: _builtins.str
+    payment_method: _builtins.str
+    """bank_transfer, direct_debit, sipo, postal_order"""
+    bank_account: _builtins.str
+    """a Czech account ([prefix-]number/bank code) or an IBAN; required for direct debit, else kept for refunds"""
+    def __init__(
+        self,
+        *,
+        contract_id: _builtins.str = ...,
+        payment_method: _builtins.str = ...,
+        bank_account: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bank_account", b"bank_account", "contract_id", b"contract_id", "payment_method", b"payment_method"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeContractPaymentRequest: _TypeAlias = ChangeContractPaymentRequest  # noqa: Y015
+
+@_typing.final
+class ChangeContractPaymentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTRACT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def contract(self) -> Global___Contract: ...
+    def __init__(
+        self,
+        *,
+        contract: Global___Contract | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeContractPaymentResponse: _TypeAlias = ChangeContractPaymentResponse  # noqa: Y015
+
+@_typing.final
+class GetAdvanceBoundsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTRACT_ID_FIELD_NUMBER: _builtins.int
+    contract_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        contract_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_id", b"contract_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAdvanceBoundsRequest: _TypeAlias = GetAdvanceBoundsRequest  # noqa: Y015
+
+@_typing.final
+class GetAdvanceBoundsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MINIMUM_FIELD_NUMBER: _builtins.int
+    MAXIMUM_FIELD_NUMBER: _builtins.int
+    PROPOSAL_FIELD_NUMBER: _builtins.int
+    EXPECTED_YEARLY_COST_FIELD_NUMBER: _builtins.int
+    ANNUAL_CONSUMPTION_KWH_FIELD_NUMBER: _builtins.int
+    CONTRACT_FIELD_NUMBER: _builtins.int
+    annual_consumption_kwh: _builtins.int
+    @_builtins.property
+    def minimum(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def maximum(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def proposal(self) -> _common_pb2.Money:
+        """the expected yearly cost divided by the advances in a year"""
+
+    @_builtins.property
+    def expected_yearly_cost(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def contract(self) -> Global___Contract: ...
+    def __init__(
+        self,
+        *,
+        minimum: _common_pb2.Money | None = ...,
+        maximum: _common_pb2.Money | None = ...,
+        proposal: _common_pb2.Money | None = ...,
+        expected_yearly_cost: _common_pb2.Money | None = ...,
+        annual_consumption_kwh: _builtins.int = ...,
+        contract: Global___Contract | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "expected_yearly_cost", b"expected_yearly_cost", "maximum", b"maximum", "minimum", b"minimum", "proposal", b"proposal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["annual_consumption_kwh", b"annual_consumption_kwh", "contract", b"contract", "expected_yearly_cost", b"expected_yearly_cost", "maximum", b"maximum", "minimum", b"minimum", "proposal", b"proposal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAdvanceBoundsResponse: _TypeAlias = GetAdvanceBoundsResponse  # noqa: Y015
+
+@_typing.final
+class ChangeAdvanceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTRACT_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    contract_id: _builtins.str
+    amount: _builtins.str
+    """a decimal amount in the contract's currency"""
+    def __init__(
+        self,
+        *,
+        contract_id: _builtins.str = ...,
+        amount: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "contract_id", b"contract_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeAdvanceRequest: _TypeAlias = ChangeAdvanceRequest  # noqa: Y015
+
+@_typing.final
+class ChangeAdvanceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTRACT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def contract(self) -> Global___Contract: ...
+    def __init__(
+        self,
+        *,
+        contract: Global___Contract | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeAdvanceResponse: _TypeAlias = ChangeAdvanceResponse  # noqa: Y015
+
+@_typing.final
+class SetEInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTRACT_ID_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    contract_id: _builtins.str
+    enabled: _builtins.bool
+    def __init__(
+        self,
+        *,
+        contract_id: _builtins.str = ...,
+        enabled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_id", b"contract_id", "enabled", b"enabled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetEInvoiceRequest: _TypeAlias = SetEInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class SetEInvoiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTRACT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def contract(self) -> Global___Contract: ...
+    def __init__(
+        self,
+        *,
+        contract: Global___Contract | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetEInvoiceResponse: _TypeAlias = SetEInvoiceResponse  # noqa: Y015
+
+@_typing.final
 class AddressRange(_message.Message):
     """Part of an outage area; empty fields match any value, house numbers are inclusive (unset: no bound)."""
 
@@ -984,3 +1240,104 @@ class FindAffectedSupplyPointsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FindAffectedSupplyPointsResponse: _TypeAlias = FindAffectedSupplyPointsResponse  # noqa: Y015
+
+@_typing.final
+class SearchCustomersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest:
+        """at most 50 a page"""
+
+    def __init__(
+        self,
+        *,
+        query: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "query", b"query"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchCustomersRequest: _TypeAlias = SearchCustomersRequest  # noqa: Y015
+
+@_typing.final
+class SearchCustomersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMERS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def customers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Customer]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo:
+        """total_size is not counted"""
+
+    def __init__(
+        self,
+        *,
+        customers: _abc.Iterable[Global___Customer] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchCustomersResponse: _TypeAlias = SearchCustomersResponse  # noqa: Y015
+
+@_typing.final
+class ListAuditRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILTER_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def filter(self) -> _common_pb2.AuditFilter: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        filter: _common_pb2.AuditFilter | None = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAuditRequest: _TypeAlias = ListAuditRequest  # noqa: Y015
+
+@_typing.final
+class ListAuditResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.AuditEntry]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo:
+        """total_size is not counted"""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[_common_pb2.AuditEntry] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAuditResponse: _TypeAlias = ListAuditResponse  # noqa: Y015

@@ -85,10 +85,45 @@ class AccountsServiceStub:
                 request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactRequest.SerializeToString,
                 response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactResponse.FromString,
                 _registered_method=True)
+        self.ChangeAddress = channel.unary_unary(
+                '/portal.accounts.v1.AccountsService/ChangeAddress',
+                request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAddressRequest.SerializeToString,
+                response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAddressResponse.FromString,
+                _registered_method=True)
+        self.ChangeContractPayment = channel.unary_unary(
+                '/portal.accounts.v1.AccountsService/ChangeContractPayment',
+                request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContractPaymentRequest.SerializeToString,
+                response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContractPaymentResponse.FromString,
+                _registered_method=True)
+        self.GetAdvanceBounds = channel.unary_unary(
+                '/portal.accounts.v1.AccountsService/GetAdvanceBounds',
+                request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.GetAdvanceBoundsRequest.SerializeToString,
+                response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.GetAdvanceBoundsResponse.FromString,
+                _registered_method=True)
+        self.ChangeAdvance = channel.unary_unary(
+                '/portal.accounts.v1.AccountsService/ChangeAdvance',
+                request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAdvanceRequest.SerializeToString,
+                response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAdvanceResponse.FromString,
+                _registered_method=True)
+        self.SetEInvoice = channel.unary_unary(
+                '/portal.accounts.v1.AccountsService/SetEInvoice',
+                request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SetEInvoiceRequest.SerializeToString,
+                response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SetEInvoiceResponse.FromString,
+                _registered_method=True)
         self.FindAffectedSupplyPoints = channel.unary_unary(
                 '/portal.accounts.v1.AccountsService/FindAffectedSupplyPoints',
                 request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsRequest.SerializeToString,
                 response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsResponse.FromString,
+                _registered_method=True)
+        self.SearchCustomers = channel.unary_unary(
+                '/portal.accounts.v1.AccountsService/SearchCustomers',
+                request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SearchCustomersRequest.SerializeToString,
+                response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SearchCustomersResponse.FromString,
+                _registered_method=True)
+        self.ListAudit = channel.unary_unary(
+                '/portal.accounts.v1.AccountsService/ListAudit',
+                request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ListAuditResponse.FromString,
                 _registered_method=True)
 
 
@@ -160,9 +195,57 @@ class AccountsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ChangeAddress(self, request, context):
+        """Immediate online changes: each applied at once, audited, announced (AddressChanged, ContractChanged) and
+        refused when the caller's grant or the permission matrix for the contract type does not allow it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeContractPayment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAdvanceBounds(self, request, context):
+        """The advance a contract may be given: bounds and proposal from the supply points' expected consumption.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeAdvance(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetEInvoice(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def FindAffectedSupplyPoints(self, request, context):
         """The supply points a planned outage affects (listed by EAN or lying in one of its address ranges) with their
         customers' contact data, for notices. System and staff callers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchCustomers(self, request, context):
+        """Staff: the tenant's customers matching one free-text query (name, customer number, EAN/EIC, address, e-mail,
+        phone), in customer-number order; each search is audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAudit(self, request, context):
+        """Tenant administrators: this service's audit trail, newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -221,10 +304,45 @@ def add_AccountsServiceServicer_to_server(servicer, server):
                     request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactRequest.FromString,
                     response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactResponse.SerializeToString,
             ),
+            'ChangeAddress': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeAddress,
+                    request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAddressRequest.FromString,
+                    response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAddressResponse.SerializeToString,
+            ),
+            'ChangeContractPayment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeContractPayment,
+                    request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContractPaymentRequest.FromString,
+                    response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContractPaymentResponse.SerializeToString,
+            ),
+            'GetAdvanceBounds': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAdvanceBounds,
+                    request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.GetAdvanceBoundsRequest.FromString,
+                    response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.GetAdvanceBoundsResponse.SerializeToString,
+            ),
+            'ChangeAdvance': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeAdvance,
+                    request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAdvanceRequest.FromString,
+                    response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAdvanceResponse.SerializeToString,
+            ),
+            'SetEInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetEInvoice,
+                    request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SetEInvoiceRequest.FromString,
+                    response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SetEInvoiceResponse.SerializeToString,
+            ),
             'FindAffectedSupplyPoints': grpc.unary_unary_rpc_method_handler(
                     servicer.FindAffectedSupplyPoints,
                     request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsRequest.FromString,
                     response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsResponse.SerializeToString,
+            ),
+            'SearchCustomers': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchCustomers,
+                    request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SearchCustomersRequest.FromString,
+                    response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SearchCustomersResponse.SerializeToString,
+            ),
+            'ListAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudit,
+                    request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ListAuditRequest.FromString,
+                    response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ListAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -509,6 +627,141 @@ class AccountsService:
             _registered_method=True)
 
     @staticmethod
+    def ChangeAddress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.accounts.v1.AccountsService/ChangeAddress',
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAddressRequest.SerializeToString,
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAddressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeContractPayment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.accounts.v1.AccountsService/ChangeContractPayment',
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContractPaymentRequest.SerializeToString,
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContractPaymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAdvanceBounds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.accounts.v1.AccountsService/GetAdvanceBounds',
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.GetAdvanceBoundsRequest.SerializeToString,
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.GetAdvanceBoundsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeAdvance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.accounts.v1.AccountsService/ChangeAdvance',
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAdvanceRequest.SerializeToString,
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeAdvanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetEInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.accounts.v1.AccountsService/SetEInvoice',
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.SetEInvoiceRequest.SerializeToString,
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.SetEInvoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def FindAffectedSupplyPoints(request,
             target,
             options=(),
@@ -525,6 +778,60 @@ class AccountsService:
             '/portal.accounts.v1.AccountsService/FindAffectedSupplyPoints',
             portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsRequest.SerializeToString,
             portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchCustomers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.accounts.v1.AccountsService/SearchCustomers',
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.SearchCustomersRequest.SerializeToString,
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.SearchCustomersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.accounts.v1.AccountsService/ListAudit',
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.ListAuditRequest.SerializeToString,
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.ListAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

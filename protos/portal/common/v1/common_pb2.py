@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dportal/common/v1/common.proto\x12\x10portal.common.v1\")\n\x05Money\x12\x0e\n\x06\x61mount\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"c\n\x07\x41\x64\x64ress\x12\x0e\n\x06street\x18\x01 \x01(\t\x12\x14\n\x0chouse_number\x18\x02 \x01(\t\x12\x0c\n\x04\x63ity\x18\x03 \x01(\t\x12\x13\n\x0bpostal_code\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"7\n\x08PageInfo\x12\x17\n\x0fnext_page_token\x18\x01 \x01(\t\x12\x12\n\ntotal_size\x18\x02 \x01(\x03\"\xa5\x01\n\x0bHttpRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12;\n\x07headers\x18\x03 \x03(\x0b\x32*.portal.common.v1.HttpRequest.HeadersEntry\x12\x0c\n\x04\x62ody\x18\x04 \x01(\x0c\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9a\x01\n\x0cHttpResponse\x12\x0e\n\x06status\x18\x01 \x01(\x05\x12<\n\x07headers\x18\x02 \x03(\x0b\x32+.portal.common.v1.HttpResponse.HeadersEntry\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dportal/common/v1/common.proto\x12\x10portal.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\")\n\x05Money\x12\x0e\n\x06\x61mount\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"c\n\x07\x41\x64\x64ress\x12\x0e\n\x06street\x18\x01 \x01(\t\x12\x14\n\x0chouse_number\x18\x02 \x01(\t\x12\x0c\n\x04\x63ity\x18\x03 \x01(\t\x12\x13\n\x0bpostal_code\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"7\n\x08PageInfo\x12\x17\n\x0fnext_page_token\x18\x01 \x01(\t\x12\x12\n\ntotal_size\x18\x02 \x01(\x03\"\xa5\x01\n\x0bHttpRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12;\n\x07headers\x18\x03 \x03(\x0b\x32*.portal.common.v1.HttpRequest.HeadersEntry\x12\x0c\n\x04\x62ody\x18\x04 \x01(\x0c\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9a\x01\n\x0cHttpResponse\x12\x0e\n\x06status\x18\x01 \x01(\x05\x12<\n\x07headers\x18\x02 \x03(\x0b\x32+.portal.common.v1.HttpResponse.HeadersEntry\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd0\x01\n\nAuditEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x12\n\nactor_kind\x18\x04 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x05 \x01(\t\x12\x0e\n\x06\x65ntity\x18\x06 \x01(\t\x12\x11\n\tentity_id\x18\x07 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x08 \x01(\t\x12\x13\n\x0b\x62\x65\x66ore_json\x18\t \x01(\t\x12\x12\n\nafter_json\x18\n \x01(\t\"\x95\x01\n\x0b\x41uditFilter\x12\r\n\x05\x61\x63tor\x18\x01 \x01(\t\x12\x0e\n\x06\x65ntity\x18\x02 \x01(\t\x12\x11\n\tentity_id\x18\x03 \x01(\t\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,20 +36,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HTTPREQUEST_HEADERSENTRY']._serialized_options = b'8\001'
   _globals['_HTTPRESPONSE_HEADERSENTRY']._loaded_options = None
   _globals['_HTTPRESPONSE_HEADERSENTRY']._serialized_options = b'8\001'
-  _globals['_MONEY']._serialized_start=51
-  _globals['_MONEY']._serialized_end=92
-  _globals['_ADDRESS']._serialized_start=94
-  _globals['_ADDRESS']._serialized_end=193
-  _globals['_PAGEREQUEST']._serialized_start=195
-  _globals['_PAGEREQUEST']._serialized_end=247
-  _globals['_PAGEINFO']._serialized_start=249
-  _globals['_PAGEINFO']._serialized_end=304
-  _globals['_HTTPREQUEST']._serialized_start=307
-  _globals['_HTTPREQUEST']._serialized_end=472
-  _globals['_HTTPREQUEST_HEADERSENTRY']._serialized_start=426
-  _globals['_HTTPREQUEST_HEADERSENTRY']._serialized_end=472
-  _globals['_HTTPRESPONSE']._serialized_start=475
-  _globals['_HTTPRESPONSE']._serialized_end=629
-  _globals['_HTTPRESPONSE_HEADERSENTRY']._serialized_start=426
-  _globals['_HTTPRESPONSE_HEADERSENTRY']._serialized_end=472
+  _globals['_MONEY']._serialized_start=84
+  _globals['_MONEY']._serialized_end=125
+  _globals['_ADDRESS']._serialized_start=127
+  _globals['_ADDRESS']._serialized_end=226
+  _globals['_PAGEREQUEST']._serialized_start=228
+  _globals['_PAGEREQUEST']._serialized_end=280
+  _globals['_PAGEINFO']._serialized_start=282
+  _globals['_PAGEINFO']._serialized_end=337
+  _globals['_HTTPREQUEST']._serialized_start=340
+  _globals['_HTTPREQUEST']._serialized_end=505
+  _globals['_HTTPREQUEST_HEADERSENTRY']._serialized_start=459
+  _globals['_HTTPREQUEST_HEADERSENTRY']._serialized_end=505
+  _globals['_HTTPRESPONSE']._serialized_start=508
+  _globals['_HTTPRESPONSE']._serialized_end=662
+  _globals['_HTTPRESPONSE_HEADERSENTRY']._serialized_start=459
+  _globals['_HTTPRESPONSE_HEADERSENTRY']._serialized_end=505
+  _globals['_AUDITENTRY']._serialized_start=665
+  _globals['_AUDITENTRY']._serialized_end=873
+  _globals['_AUDITFILTER']._serialized_start=876
+  _globals['_AUDITFILTER']._serialized_end=1025
 # @@protoc_insertion_point(module_scope)

@@ -24,13 +24,25 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fportal/events/v1/accounts.proto\x12\x10portal.events.v1\"\xa4\x01\n\x0e\x43ontactChanged\x12\x17\n\x0f\x63ustomer_number\x18\x01 \x01(\t\x12\x14\n\x0c\x65mail_before\x18\x02 \x01(\t\x12\x13\n\x0b\x65mail_after\x18\x03 \x01(\t\x12\x14\n\x0cphone_before\x18\x04 \x01(\t\x12\x13\n\x0bphone_after\x18\x05 \x01(\t\x12\x12\n\nchanged_by\x18\x06 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fportal/events/v1/accounts.proto\x12\x10portal.events.v1\"\xb8\x01\n\x0e\x43ontactChanged\x12\x17\n\x0f\x63ustomer_number\x18\x01 \x01(\t\x12\x14\n\x0c\x65mail_before\x18\x02 \x01(\t\x12\x13\n\x0b\x65mail_after\x18\x03 \x01(\t\x12\x14\n\x0cphone_before\x18\x04 \x01(\t\x12\x13\n\x0bphone_after\x18\x05 \x01(\t\x12\x12\n\nchanged_by\x18\x06 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\x12\x12\n\nactor_kind\x18\x08 \x01(\t\"\x8f\x01\n\x0e\x41\x64\x64ressChanged\x12\x17\n\x0f\x63ustomer_number\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06\x62\x65\x66ore\x18\x03 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x04 \x01(\t\x12\x12\n\nchanged_by\x18\x05 \x01(\t\x12\x12\n\nactor_kind\x18\x06 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\"\x94\x03\n\x0f\x43ontractChanged\x12\x17\n\x0f\x63ustomer_number\x18\x01 \x01(\t\x12\x13\n\x0b\x63ontract_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63ontract_number\x18\x03 \x01(\t\x12\x0e\n\x06\x63hange\x18\x04 \x01(\t\x12=\n\x06\x62\x65\x66ore\x18\x05 \x03(\x0b\x32-.portal.events.v1.ContractChanged.BeforeEntry\x12;\n\x05\x61\x66ter\x18\x06 \x03(\x0b\x32,.portal.events.v1.ContractChanged.AfterEntry\x12\x18\n\x10supply_point_ids\x18\x07 \x03(\t\x12\x12\n\nchanged_by\x18\x08 \x01(\t\x12\x12\n\nactor_kind\x18\t \x01(\t\x12\x0f\n\x07\x63hannel\x18\n \x01(\t\x1a-\n\x0b\x42\x65\x66oreEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a,\n\nAfterEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'portal.events.v1.accounts_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CONTRACTCHANGED_BEFOREENTRY']._loaded_options = None
+  _globals['_CONTRACTCHANGED_BEFOREENTRY']._serialized_options = b'8\001'
+  _globals['_CONTRACTCHANGED_AFTERENTRY']._loaded_options = None
+  _globals['_CONTRACTCHANGED_AFTERENTRY']._serialized_options = b'8\001'
   _globals['_CONTACTCHANGED']._serialized_start=54
-  _globals['_CONTACTCHANGED']._serialized_end=218
+  _globals['_CONTACTCHANGED']._serialized_end=238
+  _globals['_ADDRESSCHANGED']._serialized_start=241
+  _globals['_ADDRESSCHANGED']._serialized_end=384
+  _globals['_CONTRACTCHANGED']._serialized_start=387
+  _globals['_CONTRACTCHANGED']._serialized_end=791
+  _globals['_CONTRACTCHANGED_BEFOREENTRY']._serialized_start=700
+  _globals['_CONTRACTCHANGED_BEFOREENTRY']._serialized_end=745
+  _globals['_CONTRACTCHANGED_AFTERENTRY']._serialized_start=747
+  _globals['_CONTRACTCHANGED_AFTERENTRY']._serialized_end=791
 # @@protoc_insertion_point(module_scope)

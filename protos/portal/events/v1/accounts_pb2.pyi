@@ -3,8 +3,10 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -27,6 +29,7 @@ class ContactChanged(_message.Message):
     PHONE_AFTER_FIELD_NUMBER: _builtins.int
     CHANGED_BY_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
+    ACTOR_KIND_FIELD_NUMBER: _builtins.int
     customer_number: _builtins.str
     email_before: _builtins.str
     email_after: _builtins.str
@@ -34,6 +37,8 @@ class ContactChanged(_message.Message):
     phone_after: _builtins.str
     changed_by: _builtins.str
     channel: _builtins.str
+    actor_kind: _builtins.str
+    """user, client, staff or system"""
     def __init__(
         self,
         *,
@@ -44,11 +49,147 @@ class ContactChanged(_message.Message):
         phone_after: _builtins.str = ...,
         changed_by: _builtins.str = ...,
         channel: _builtins.str = ...,
+        actor_kind: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_by", b"changed_by", "channel", b"channel", "customer_number", b"customer_number", "email_after", b"email_after", "email_before", b"email_before", "phone_after", b"phone_after", "phone_before", b"phone_before"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_kind", b"actor_kind", "changed_by", b"changed_by", "channel", b"channel", "customer_number", b"customer_number", "email_after", b"email_after", "email_before", b"email_before", "phone_after", b"phone_after", "phone_before", b"phone_before"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ContactChanged: _TypeAlias = ContactChanged  # noqa: Y015
+
+@_typing.final
+class AddressChanged(_message.Message):
+    """A mailing or permanent address of a customer changed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    BEFORE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    CHANGED_BY_FIELD_NUMBER: _builtins.int
+    ACTOR_KIND_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    customer_number: _builtins.str
+    kind: _builtins.str
+    """mailing or permanent"""
+    before: _builtins.str
+    """one line each, as printed"""
+    after: _builtins.str
+    changed_by: _builtins.str
+    actor_kind: _builtins.str
+    channel: _builtins.str
+    def __init__(
+        self,
+        *,
+        customer_number: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        before: _builtins.str = ...,
+        after: _builtins.str = ...,
+        changed_by: _builtins.str = ...,
+        actor_kind: _builtins.str = ...,
+        channel: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_kind", b"actor_kind", "after", b"after", "before", b"before", "changed_by", b"changed_by", "channel", b"channel", "customer_number", b"customer_number", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddressChanged: _TypeAlias = AddressChanged  # noqa: Y015
+
+@_typing.final
+class ContractChanged(_message.Message):
+    """A contract's payment method and bank account, advance or e-invoice changed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class BeforeEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class AfterEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    CONTRACT_ID_FIELD_NUMBER: _builtins.int
+    CONTRACT_NUMBER_FIELD_NUMBER: _builtins.int
+    CHANGE_FIELD_NUMBER: _builtins.int
+    BEFORE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    SUPPLY_POINT_IDS_FIELD_NUMBER: _builtins.int
+    CHANGED_BY_FIELD_NUMBER: _builtins.int
+    ACTOR_KIND_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    customer_number: _builtins.str
+    contract_id: _builtins.str
+    contract_number: _builtins.str
+    change: _builtins.str
+    """payment, advance or e_invoice"""
+    changed_by: _builtins.str
+    actor_kind: _builtins.str
+    channel: _builtins.str
+    @_builtins.property
+    def before(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def after(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def supply_point_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the contract's supply points"""
+
+    def __init__(
+        self,
+        *,
+        customer_number: _builtins.str = ...,
+        contract_id: _builtins.str = ...,
+        contract_number: _builtins.str = ...,
+        change: _builtins.str = ...,
+        before: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        after: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        supply_point_ids: _abc.Iterable[_builtins.str] | None = ...,
+        changed_by: _builtins.str = ...,
+        actor_kind: _builtins.str = ...,
+        channel: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_kind", b"actor_kind", "after", b"after", "before", b"before", "change", b"change", "changed_by", b"changed_by", "channel", b"channel", "contract_id", b"contract_id", "contract_number", b"contract_number", "customer_number", b"customer_number", "supply_point_ids", b"supply_point_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContractChanged: _TypeAlias = ContractChanged  # noqa: Y015

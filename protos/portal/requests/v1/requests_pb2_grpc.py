@@ -77,6 +77,11 @@ class RequestsServiceStub:
                 request_serializer=portal_dot_requests_dot_v1_dot_requests__pb2.GetAttachmentRequest.SerializeToString,
                 response_deserializer=portal_dot_requests_dot_v1_dot_requests__pb2.GetAttachmentResponse.FromString,
                 _registered_method=True)
+        self.ListAudit = channel.unary_unary(
+                '/portal.requests.v1.RequestsService/ListAudit',
+                request_serializer=portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditResponse.FromString,
+                _registered_method=True)
 
 
 class RequestsServiceServicer:
@@ -141,6 +146,13 @@ class RequestsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAudit(self, request, context):
+        """Tenant administrators: this service's audit trail, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RequestsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -183,6 +195,11 @@ def add_RequestsServiceServicer_to_server(servicer, server):
                     servicer.GetAttachment,
                     request_deserializer=portal_dot_requests_dot_v1_dot_requests__pb2.GetAttachmentRequest.FromString,
                     response_serializer=portal_dot_requests_dot_v1_dot_requests__pb2.GetAttachmentResponse.SerializeToString,
+            ),
+            'ListAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudit,
+                    request_deserializer=portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditRequest.FromString,
+                    response_serializer=portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -404,6 +421,33 @@ class RequestsService:
             '/portal.requests.v1.RequestsService/GetAttachment',
             portal_dot_requests_dot_v1_dot_requests__pb2.GetAttachmentRequest.SerializeToString,
             portal_dot_requests_dot_v1_dot_requests__pb2.GetAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.requests.v1.RequestsService/ListAudit',
+            portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditRequest.SerializeToString,
+            portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,
