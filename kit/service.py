@@ -70,14 +70,26 @@ class RunningService:
         return f"{self.runtime.settings.grpc_host}:{self.port}"
 
     async def stop(self) -> None:
-        await self.server.stop()
+        # each step bounded: a stop that hangs on one stuck connection would keep the process (or a test run) alive
+        # for ever, and everything it could save is saved by the steps after it
+        await _bounded("grpc server", self.server.stop())
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await _bounded("background tasks", asyncio.gather(*self.tasks, return_exceptions=True))
         for hook in self.wiring.on_stop if self.wiring else ():
-            await hook()
-        await self.runtime.nats.close()
-        await self.runtime.db.close()
+            await _bounded("stop hook", hook())
+        await _bounded("nats", self.runtime.nats.close())
+        await _bounded("database pool", self.runtime.db.close())
+
+
+STOP_STEP_SECONDS = 10.0
+
+
+async def _bounded(what: str, step: Awaitable[Any]) -> None:
+    try:
+        await asyncio.wait_for(step, STOP_STEP_SECONDS)
+    except TimeoutError:
+        logger.warning("stopping: %s did not finish within %s s; going on", what, STOP_STEP_SECONDS)
 
 
 async def start(spec: ServiceSpec, settings: Settings) -> RunningService:
