@@ -40,6 +40,7 @@ STATE_FILE = "portal.json"
 EXIT_UNHEALTHY = 1
 EXIT_REFUSED = 2
 EXIT_NOT_RUNNING = 3
+EXIT_INTERRUPTED = 130
 # changed codes `portal hdo import` names before it only counts the rest
 HDO_CODES_SHOWN = 20
 
@@ -294,6 +295,58 @@ def hdo_import(path: Path, *, tenant: str, fmt: str, valid_from: str, data_dir: 
     return 0
 
 
+def _progress_bar(done: int, points: int, issued: int, failed: int, width: int = 30) -> str:
+    """A line that redraws itself: how far through the tenant's supply points the run is, issued and failed."""
+    filled = width * done // points if points else width
+    return (
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{points} supply points, {issued} invoiced, {failed} failed"
+    )
+
+
+async def _bill_run(address: str, tenant: str, period: str, issue_date: str, out: Any) -> int:
+    from portal.billing.v1 import billing_pb2
+    from portal.billing.v1.billing_pb2_grpc import BillingServiceStub
+
+    ctx = context.CallContext(tenant_id=tenant, subject="portal-cli", subject_kind=context.SYSTEM, channel="cli")
+    async with rpc.channel(address, deadline_seconds=300) as channel:
+        stub = BillingServiceStub(channel)
+        with context.bound(ctx):
+            while True:
+                progress = await stub.RunBilling(billing_pb2.RunBillingRequest(period=period, issue_date=issue_date))
+                out.write(_progress_bar(progress.total, progress.points, progress.issued, progress.failed))
+                out.flush()
+                if progress.finished:
+                    break
+    out.write("\n")
+    print(
+        f"period {period}: {progress.issued} invoices issued, {progress.skipped} supply points not due or settled "
+        f"before, {progress.failed} could not be settled"
+    )
+    for problem in progress.problems:
+        print(f"  {problem}")
+    return EXIT_REFUSED if progress.failed else 0
+
+
+def billing_run(*, tenant: str, period: str, issue_date: str, data_dir: Path) -> int:
+    address = service_address("billing", data_dir)
+    if address is None:
+        print(f"portal: no running billing service (start `portal up` or set {addr_var('billing')})", file=sys.stderr)
+        return EXIT_NOT_RUNNING
+    resolved = tenant_id(tenant)
+    if resolved is None:
+        print(f"portal: unknown tenant {tenant!r}; give its id or a demo slug", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        return asyncio.run(_bill_run(address, resolved, period, issue_date, sys.stdout))
+    except KeyboardInterrupt:
+        print("\nportal: stopped; run the same command again to go on where it stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except DomainError as err:
+        where = " ".join(f"{k}={v}" for k, v in sorted(err.params.items()))
+        print(f"\nportal: bill run refused: {err.reason} {where}".rstrip(), file=sys.stderr)
+        return EXIT_REFUSED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="portal", description="Run the energy portal on this machine.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -325,7 +378,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     hdo_file.add_argument("--valid-from", default="", help="YYYY-MM-DD, for formats without validity (cez-graphql)")
     hdo_file.add_argument("--data-dir", type=Path, default=default_data_dir(), help="of the running portal")
+    billing = commands.add_parser("billing", help="invoices")
+    billing_commands = billing.add_subparsers(dest="billing_command", required=True)
+    text = (
+        "settle every supply point due in a period and issue its invoice; stopped (Ctrl-C) and started again, "
+        "it goes on where it stopped and never issues an invoice twice"
+    )
+    run = billing_commands.add_parser("run", help=text, description=text)
+    run.add_argument("--tenant", default=demo.tenants()[0].slug, help="tenant id or demo slug (default: %(default)s)")
+    run.add_argument("--period", required=True, help="YYYY for yearly settlements, YYYY-MM for monthly ones")
+    run.add_argument("--issue-date", default="", help="YYYY-MM-DD (default: today)")
+    run.add_argument("--data-dir", type=Path, default=default_data_dir(), help="of the running portal")
     args = parser.parse_args(argv)
+    if args.command == "billing":
+        return billing_run(tenant=args.tenant, period=args.period, issue_date=args.issue_date, data_dir=args.data_dir)
     if args.command == "hdo":
         return hdo_import(
             args.file, tenant=args.tenant, fmt=args.format, valid_from=args.valid_from, data_dir=args.data_dir

@@ -88,6 +88,11 @@ class Settings:
     hdo_cache_seconds: float = 60.0
     # how long before a planned outage starts its customers get a reminder; 0: no reminders
     outage_reminder_hours: float = 48.0
+    # processes that render and seal invoice documents; 0: one per core
+    render_workers: int = 0
+    # the demo's invoicing history (bill runs, payments, reminders) issued in the background after the demo start;
+    # off, the demo has readings, price lists and advances only
+    demo_invoices: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -127,6 +132,8 @@ class Settings:
             session_cache_seconds=_float(env, "PORTAL_SESSION_CACHE_SECONDS", 15.0),
             hdo_cache_seconds=_float(env, "PORTAL_HDO_CACHE_SECONDS", 60.0),
             outage_reminder_hours=_float(env, "PORTAL_OUTAGE_REMINDER_HOURS", 48.0),
+            render_workers=_int(env, "PORTAL_RENDER_WORKERS", 0),
+            demo_invoices=_bool(env, "PORTAL_DEMO_INVOICES", True),
         )
 
     def require(self, *names: str) -> Settings:

@@ -55,6 +55,9 @@ def service_settings(infra: Infra, data_dir: Path, **changes: Any) -> Settings:
         data_dir=data_dir,
         demo=True,
         secret_key="test-master-secret",
+        # the demo's invoicing history is for modules that ask for it: it costs every other stack a bill run
+        demo_invoices=False,
+        render_workers=1,
     )
     return dataclasses.replace(base, **changes)
 

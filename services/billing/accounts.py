@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from portal.accounts.v1 import accounts_pb2, accounts_pb2_grpc
+from portal.common.v1 import common_pb2
 
 from kit import context, guard
 from kit.matrix import PermissionMatrices, as_system
@@ -29,7 +31,7 @@ class Accounts:
     def __init__(self, stub: accounts_pb2_grpc.AccountsServiceStub) -> None:
         self.stub = stub
         self.matrices = PermissionMatrices(stub, "billing")
-        self._zones: dict[str, tuple[float, ZoneInfo]] = {}
+        self._tenants: dict[str, tuple[float, accounts_pb2.Tenant]] = {}
 
     async def supply_point(self, point_id: uuid.UUID, capability: str) -> SupplyPoint:
         """The point if the caller may see it (else accounts' not_found) and the contract policy on it allows
@@ -57,13 +59,39 @@ class Accounts:
             ),
         )
 
-    async def zone(self) -> ZoneInfo:
-        tenant = context.current().tenant_id
-        hit = self._zones.get(tenant)
+    async def contract_types_allowing(self, capability: str) -> list[str]:
+        """The contract types whose policy allows `capability` to the caller; none when the grant lacks it."""
+        guard.capability(capability)
+        return sorted(t for t, allowed in (await self.matrices.current()).items() if capability in allowed)
+
+    async def tenant(self) -> accounts_pb2.Tenant:
+        """The caller's tenant (brand, legal entity, languages, zone), kept a minute."""
+        tenant_id = context.current().tenant_id
+        hit = self._tenants.get(tenant_id)
         if hit and hit[0] > time.monotonic():
             return hit[1]
         with as_system("billing"):
-            found = (await self.stub.GetTenant(accounts_pb2.GetTenantRequest(tenant_id=tenant))).tenant
-        zone = ZoneInfo(found.time_zone)
-        self._zones[tenant] = (time.monotonic() + TTL_SECONDS, zone)
-        return zone
+            found = (await self.stub.GetTenant(accounts_pb2.GetTenantRequest(tenant_id=tenant_id))).tenant
+        self._tenants[tenant_id] = (time.monotonic() + TTL_SECONDS, found)
+        return found
+
+    async def zone(self) -> ZoneInfo:
+        return ZoneInfo((await self.tenant()).time_zone)
+
+    async def billable_points(self, page_token: str, size: int) -> tuple[list[accounts_pb2.SupplyPoint], str, int]:
+        """One page of the tenant's supply points with their contracts, the next page's token, and (on the first
+        page) how many there are."""
+        with as_system("billing"):
+            answer = await self.stub.ListBillablePoints(
+                accounts_pb2.ListBillablePointsRequest(
+                    page=common_pb2.PageRequest(page_size=size, page_token=page_token)
+                )
+            )
+        return list(answer.supply_points), answer.page.next_page_token, answer.page.total_size
+
+    async def customers(self, numbers: Iterable[str]) -> dict[str, accounts_pb2.Customer]:
+        with as_system("billing"):
+            answer = await self.stub.ListCustomers(
+                accounts_pb2.ListCustomersRequest(customer_numbers=sorted(set(numbers)))
+            )
+        return {c.customer_number: c for c in answer.customers}

@@ -1,8 +1,16 @@
-"""Two years of the distribution operator's readings for every demo supply point (kit/demo.py); deterministic,
-idempotent, runs on every demo start and stores nothing the second time. Monthly-read points (and those with
-continuous metering) get a reading on the first of every month, yearly-read ones one a year; the values follow
-each point's expected annual consumption and the seasonal profile, give or take a tenth. No events: the demo's past
-is not news."""
+"""The demo's billing data (kit/demo.py); deterministic, idempotent, runs on every demo start and stores nothing the
+second time. No events: the demo's past is not news.
+
+- Two years of the distribution operator's readings for every demo supply point: monthly-read points (and those with
+  continuous metering) get a reading on the first of every month, yearly-read ones one a year; the values follow
+  each point's expected annual consumption and the seasonal profile, give or take a tenth.
+- Each brand's billing terms (the account customers pay to) and price lists (price_lists.py).
+- Advance plans (zálohy) of the yearly-settled points, one per year of readings and one for the year ahead, from the
+  price lists and the contract's advance cycle. Monthly-settled points pay each month's invoice instead.
+
+The invoices, payments and reminders of those years come from the demo's history (history.py), which issues them
+through the bill run and the statement import once the portal runs.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +24,19 @@ from kit import demo
 from kit.identifiers import GAS
 from kit.service import Runtime
 
-from . import domain, store
+from . import domain, ledger, pricing, store
+from .invoicing import price_list_json
+from .price_lists import demo_price_lists
 
 # fixed, so the demo is the same on every machine and every start
 FIRST = date(2024, 11, 1)
 LAST = date(2026, 11, 1)
 # the low tariff's share of a two-tariff point's consumption
 NT_SHARE = Decimal("0.55")
-MONTHLY = ("monthly", "continuous")
+MONTHLY = ledger.MONTHLY_SCHEDULES
+# the first day of each advance plan's year: the years of readings and the one ahead
+PLAN_YEARS = (FIRST, domain.months_before(FIRST, -12), LAST)
+PAYMENT_DAYS = 14
 
 
 def facts(point: demo.SupplyPoint) -> domain.Point:
@@ -104,13 +117,66 @@ def rows_of(tenant_id: uuid.UUID, point: demo.SupplyPoint) -> tuple[list[dict[st
     return readings, values
 
 
+def advance_rows(point: demo.SupplyPoint, lists: list[pricing.PriceList]) -> list[dict[str, Any]]:
+    """The advances of a yearly-settled demo point's plans; the variable symbol is its contract number's digits."""
+    if point.reading_schedule in MONTHLY:
+        return []
+    facts = pricing.SupplyFacts(
+        commodity=point.commodity,
+        distribution_tariff=point.distribution_tariff,
+        breaker_amps=point.breaker_amps,
+        phases=point.phases,
+        annual_kwh=point.annual_consumption_kwh,
+        hdo_code=point.hdo_code,
+    )
+    product = pricing.of_product(lists, point.product)
+    symbol = "".join(c for c in point.contract.number if c.isdigit())[-10:]
+    cycle = point.contract.advance_cycle if point.contract.advance_cycle in pricing.ADVANCES_PER_YEAR else "monthly"
+    rows = []
+    for start in PLAN_YEARS:
+        plan = pricing.advance_plan(facts, product, start, cycle)
+        rows += [
+            {
+                "supply_point_id": point.id,
+                "supply_point_identifier": point.identifier,
+                "customer_number": point.customer_number,
+                "contract_type": point.contract.contract_type,
+                "variable_symbol": symbol,
+                "due_date": advance.due_on,
+                "amount": advance.amount,
+                "currency": plan.currency,
+            }
+            for advance in plan.advances
+        ]
+    return rows
+
+
 async def seed(rt: Runtime) -> None:
     for t in demo.tenants():
         readings: list[dict[str, Any]] = []
         values: list[dict[str, Any]] = []
+        lists = demo_price_lists(t.slug)
+        advances: list[dict[str, Any]] = []
         for point in demo.supply_points(t.slug):
             more_readings, more_values = rows_of(t.id, point)
             readings += more_readings
             values += more_values
+            advances += advance_rows(point, lists)
         async with rt.db.tenant(t.id) as conn:
             await store.add_many(conn, readings, values)
+            await store.put_terms(conn, t.collection_iban, "", PAYMENT_DAYS)
+            await store.put_price_lists(
+                conn,
+                [
+                    {
+                        "product": pl.product,
+                        "commodity": pl.commodity,
+                        "valid_from": pl.valid_from,
+                        "valid_to": pl.valid_to,
+                        "currency": pl.currency,
+                        "body": price_list_json(pl),
+                    }
+                    for pl in lists
+                ],
+            )
+            await store.put_advances(conn, advances)

@@ -7,9 +7,10 @@ submit, consumption:read to list readings and read the history.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import grpc
@@ -19,13 +20,14 @@ from portal.billing.v1 import billing_pb2_grpc
 from portal.common.v1 import common_pb2
 from portal.events.v1 import billing_pb2 as events
 
-from kit import bus, context, fields
-from kit.authz import CONSUMPTION_READ, READINGS_WRITE
+from kit import bus, context, fields, guard
+from kit.authz import BILLING_RUN, CONSUMPTION_READ, INVOICES_READ, PAYMENTS_READ, READINGS_WRITE
 from kit.db import Database
 from kit.errors import DomainError
 
-from . import domain, store
+from . import domain, ledger, store
 from .accounts import Accounts
+from .invoicing import Invoicing
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
@@ -33,6 +35,10 @@ DEFAULT_PAGE_SIZE = 25
 MAX_HISTORY_YEARS = 10
 DEFAULT_HISTORY_MONTHS = 24
 MAX_IDEMPOTENCY_KEY = 200
+MAX_NUMBER_DIGITS = 10
+MAX_AMOUNT = Decimal("999999999999")
+# an advance list spans at most about two years
+MAX_ADVANCE_DAYS = 800
 
 
 def reading_pb(row: sa.Row) -> pb.Reading:
@@ -48,6 +54,109 @@ def reading_pb(row: sa.Row) -> pb.Reading:
         photo_content_type=row.photo_content_type or "",
         photo_size=row.photo_size or 0,
     )
+
+
+def _money(amount: Decimal, currency: str) -> common_pb2.Money:
+    return common_pb2.Money(amount=f"{amount:.2f}", currency=currency)
+
+
+def invoice_pb(row: sa.Row, today: date, *, detail: bool = False) -> pb.Invoice:
+    status = ledger.invoice_status(row.amount_due, row.settled)
+    settlement = row.settlement
+    invoice = pb.Invoice(
+        id=str(row.id),
+        number=row.number,
+        kind=row.kind,
+        variable_symbol=row.variable_symbol,
+        customer_number=row.customer_number,
+        supply_point_id=str(row.supply_point_id),
+        supply_point_identifier=row.supply_point_identifier,
+        commodity=row.commodity,
+        period_from=row.period_from.isoformat(),
+        period_to=row.period_to.isoformat(),
+        issue_date=row.issue_date.isoformat(),
+        due_date=row.due_date.isoformat(),
+        total=_money(row.total, row.currency),
+        advances=_money(row.advances, row.currency),
+        amount_due=_money(row.amount_due, row.currency),
+        outstanding=_money(ledger.outstanding(row.amount_due, row.settled), row.currency),
+        status=status,
+        overdue=ledger.overdue(status, row.due_date, today),
+        original_invoice_number=settlement.get("original_number", ""),
+        rounding=_money(Decimal(settlement.get("rounding", "0")), row.currency),
+        iban=settlement.get("iban", ""),
+        bank_account=settlement.get("bank_account", ""),
+    )
+    if status in (ledger.UNPAID, ledger.PARTIALLY_PAID):
+        invoice.payment_string = ledger.payment_code(
+            iban=settlement["iban"],
+            bic=settlement["bic"],
+            recipient=settlement["recipient"],
+            amount=ledger.outstanding(row.amount_due, row.settled),
+            currency=row.currency,
+            variable_symbol=row.variable_symbol,
+            due_date=row.due_date,
+            commodity=row.commodity,
+        )
+    if detail:
+        invoice.lines.extend(pb.InvoiceLine(**line) for line in settlement.get("lines", ()))
+        invoice.vat_breakdown.extend(pb.VatRate(**rate) for rate in settlement.get("vat", ()))
+    return invoice
+
+
+def advance_pb(row: sa.Row, today: date, terms: sa.Row | None, recipient: str) -> pb.Advance:
+    status = ledger.advance_status(row.amount, row.paid)
+    code = (
+        ledger.payment_code(
+            iban=terms.collection_iban,
+            bic=terms.collection_bic,
+            recipient=recipient,
+            amount=row.amount - row.paid,
+            currency=row.currency,
+            variable_symbol=row.variable_symbol,
+            due_date=row.due_date,
+        )
+        if terms is not None
+        else ""
+    )
+    return pb.Advance(
+        payment_string=code,
+        id=str(row.id),
+        supply_point_id=str(row.supply_point_id),
+        supply_point_identifier=row.supply_point_identifier,
+        variable_symbol=row.variable_symbol,
+        due_date=row.due_date.isoformat(),
+        amount=_money(row.amount, row.currency),
+        outstanding=_money(row.amount - row.paid, row.currency),
+        status=status,
+        overdue=ledger.overdue(status, row.due_date, today),
+    )
+
+
+def _day(text: str, field: str) -> date | None:
+    return fields.parse_day(text, field) if text.strip() else None
+
+
+def _digits(text: str, field: str) -> str:
+    """An invoice number or variable symbol, or its beginning: digits only."""
+    cleaned = text.strip()
+    if cleaned and not (cleaned.isdigit() and len(cleaned) <= MAX_NUMBER_DIGITS):
+        raise DomainError("invoice.number_invalid", field=field)
+    return cleaned
+
+
+def _amount(text: str) -> Decimal | None:
+    """An amount as a customer types it: `1234.50`, `1 234,50`, `1234`."""
+    cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    if not cleaned:
+        return None
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise DomainError("invoice.amount_invalid", field="amount") from None
+    if not amount.is_finite() or abs(amount) > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
+        raise DomainError("invoice.amount_invalid", field="amount")
+    return amount
 
 
 def _source(requested: str) -> str:
@@ -84,10 +193,16 @@ def _period_pb(period: domain.Period, registers: tuple[str, ...], gas: bool) -> 
 
 class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
     def __init__(
-        self, db: Database, accounts: Accounts, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        db: Database,
+        accounts: Accounts,
+        invoicing: Invoicing,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db = db
         self.accounts = accounts
+        self.invoicing = invoicing
         self.clock = clock
 
     async def SubmitReading(self, request: pb.SubmitReadingRequest, rpc: grpc.aio.ServicerContext) -> Any:
@@ -212,3 +327,143 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
         if photo is None:
             raise DomainError("not_found")
         return pb.GetReadingPhotoResponse(content=photo.content, content_type=photo.content_type)
+
+    # --- invoices, advances, payments ---------------------------------------------------------------------
+
+    async def _today(self) -> date:
+        return self.clock().astimezone(await self.accounts.zone()).date()
+
+    async def ListInvoices(self, request: pb.ListInvoicesRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        number = guard.customer_number(request.customer_number)
+        size = request.page.page_size or DEFAULT_PAGE_SIZE
+        if not 0 < size <= MAX_PAGE_SIZE:
+            raise DomainError("page_size.invalid", field="page_size")
+        after = domain.decode_page_token(request.page.page_token) if request.page.page_token else None
+        status = request.status.strip()
+        if status and status not in store.INVOICE_STATUSES:
+            raise DomainError("invoice.status_invalid", field="status")
+        subset = guard.supply_points([])
+        wanted_point = fields.parse_id(request.supply_point_id, "supply_point_id") if request.supply_point_id else None
+        today = await self._today()
+        found = store.InvoiceFilter(
+            customer_number=number,
+            contract_types=await self.accounts.contract_types_allowing(INVOICES_READ),
+            only_points=None if subset is None else [uuid.UUID(i) for i in subset],
+            number=_digits(request.number, "number"),
+            amount=_amount(request.amount),
+            issued_from=_day(request.issued_from, "issued_from"),
+            issued_to=_day(request.issued_to, "issued_to"),
+            due_from=_day(request.due_from, "due_from"),
+            due_to=_day(request.due_to, "due_to"),
+            status=status,
+            supply_point_id=wanted_point,
+            today=today,
+        )
+        async with self.db.tenant() as conn:
+            rows, total = await store.invoices_page(conn, found, after, size)
+        shown = rows[:size]
+        return pb.ListInvoicesResponse(
+            invoices=[invoice_pb(r, today) for r in shown],
+            page=common_pb2.PageInfo(
+                next_page_token=domain.encode_page_token(shown[-1].issue_date, str(shown[-1].id))
+                if len(rows) > size
+                else "",
+                total_size=total,
+            ),
+        )
+
+    async def _invoice(self, invoice_id: str) -> sa.Row:
+        """The invoice if the caller may read it: their customer number, their subset, a contract policy allowing
+        invoices:read; otherwise not_found (or forbidden by the policy), as for any other id."""
+        parsed = fields.parse_id(invoice_id, "invoice_id")
+        async with self.db.tenant() as conn:
+            row = await store.invoice(conn, parsed)
+        if row is None:
+            raise DomainError("not_found")
+        guard.owns(row.customer_number)
+        subset = guard.supply_point_subset()
+        if subset is not None and str(row.supply_point_id) not in subset:
+            raise DomainError("not_found")
+        if row.contract_type not in await self.accounts.contract_types_allowing(INVOICES_READ):
+            raise DomainError("forbidden")
+        return row
+
+    async def GetInvoice(self, request: pb.GetInvoiceRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        row = await self._invoice(request.invoice_id)
+        return pb.GetInvoiceResponse(invoice=invoice_pb(row, await self._today(), detail=True))
+
+    async def GetInvoiceDocument(self, request: pb.GetInvoiceDocumentRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        row = await self._invoice(request.invoice_id)
+        async with self.db.tenant() as conn:
+            document = await store.invoice_document(conn, row.id)
+        if document is None:
+            raise DomainError("not_found")
+        if request.format == pb.DOCUMENT_FORMAT_ISDOC:
+            return pb.GetInvoiceDocumentResponse(
+                content=document.isdoc, content_type="application/x-isdoc+xml", filename=f"{row.number}.isdoc"
+            )
+        return pb.GetInvoiceDocumentResponse(
+            content=document.pdf, content_type="application/pdf", filename=f"{row.number}.pdf"
+        )
+
+    async def ListAdvances(self, request: pb.ListAdvancesRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        number = guard.customer_number(request.customer_number)
+        today = await self._today()
+        first = _day(request.due_from, "due_from") or date(today.year, 1, 1)
+        last = _day(request.due_to, "due_to") or date(today.year, 12, 31)
+        if last < first or (last - first).days > MAX_ADVANCE_DAYS:
+            raise DomainError("advances.days_invalid", field="due_to")
+        subset = guard.supply_points([])
+        recipient = (await self.accounts.tenant()).legal_entity.name
+        async with self.db.tenant() as conn:
+            terms = await store.terms(conn)
+            rows = await store.advances_of(
+                conn,
+                number,
+                first,
+                last,
+                await self.accounts.contract_types_allowing(PAYMENTS_READ),
+                None if subset is None else [uuid.UUID(i) for i in subset],
+            )
+        return pb.ListAdvancesResponse(advances=[advance_pb(r, today, terms, recipient) for r in rows])
+
+    async def GetBalance(self, request: pb.GetBalanceRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        number = guard.customer_number(request.customer_number)
+        types = await self.accounts.contract_types_allowing(PAYMENTS_READ)
+        today = await self._today()
+        currency = (await self.accounts.tenant()).currency
+        async with self.db.tenant() as conn:
+            found = await store.balance(conn, number, today, types)
+            reminders = await store.open_reminders(conn, number)
+        final = [r.deadline for r in reminders if r.level == ledger.FINAL_NOTICE]
+        return pb.GetBalanceResponse(
+            balance=_money(found.owed, found.currency or currency),
+            overdue=_money(found.overdue, found.currency or currency),
+            reminders=[
+                pb.Reminder(
+                    id=str(r.id),
+                    level=r.level,
+                    issued_on=r.issued_on.isoformat(),
+                    deadline=r.deadline.isoformat(),
+                    invoice_number=r.invoice_number or "",
+                    advance_due_date=r.advance_due.isoformat() if r.advance_due else "",
+                    amount=_money(r.amount, r.currency),
+                )
+                for r in reminders
+            ],
+            disconnection_from=(min(final) + timedelta(days=1)).isoformat() if final else "",
+        )
+
+    async def RunBilling(self, request: pb.RunBillingRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        guard.staff_capability(BILLING_RUN)
+        run = await self.invoicing.run_batch(request.period, _day(request.issue_date, "issue_date"))
+        return pb.BillRunProgress(
+            run_id=str(run.id),
+            total=run.issued + run.skipped + run.failed,
+            issued=run.issued,
+            skipped=run.skipped,
+            failed=run.failed,
+            problems=run.problems,
+            finished=run.finished_at is not None,
+            points=run.points,
+        )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit import db
@@ -226,3 +227,496 @@ async def add_many(conn: AsyncConnection, rows: Sequence[dict[str, Any]], values
     if fresh:
         await conn.execute(reading_values.insert(), fresh)
     return len(new)
+
+
+# --- price lists, advances, invoices, payments, reminders --------------------------------------------------
+
+billing_terms = sa.Table(
+    "billing_terms",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("collection_iban", sa.Text),
+    sa.Column("collection_bic", sa.Text),
+    sa.Column("payment_days", sa.Integer),
+)
+
+price_lists = sa.Table(
+    "price_lists",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("product", sa.Text),
+    sa.Column("commodity", sa.Text),
+    sa.Column("valid_from", sa.Date),
+    sa.Column("valid_to", sa.Date),
+    sa.Column("currency", sa.Text),
+    sa.Column("body", JSONB),
+)
+
+advances = sa.Table(
+    "advances",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("supply_point_id", sa.Uuid),
+    sa.Column("supply_point_identifier", sa.Text),
+    sa.Column("customer_number", sa.Text),
+    sa.Column("contract_type", sa.Text),
+    sa.Column("variable_symbol", sa.Text),
+    sa.Column("due_date", sa.Date),
+    sa.Column("amount", sa.Numeric(14, 2)),
+    sa.Column("paid", sa.Numeric(14, 2)),
+    sa.Column("currency", sa.Text),
+)
+
+invoice_numbers = sa.Table(
+    "invoice_numbers",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("year", sa.Integer, primary_key=True),
+    sa.Column("last", sa.Integer),
+)
+
+invoices = sa.Table(
+    "invoices",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("number", sa.Text),
+    sa.Column("variable_symbol", sa.Text),
+    sa.Column("kind", sa.Text),
+    sa.Column("customer_number", sa.Text),
+    sa.Column("supply_point_id", sa.Uuid),
+    sa.Column("supply_point_identifier", sa.Text),
+    sa.Column("commodity", sa.Text),
+    sa.Column("contract_type", sa.Text),
+    sa.Column("period_from", sa.Date),
+    sa.Column("period_to", sa.Date),
+    sa.Column("issue_date", sa.Date),
+    sa.Column("due_date", sa.Date),
+    sa.Column("currency", sa.Text),
+    sa.Column("total", sa.Numeric(14, 2)),
+    sa.Column("advances", sa.Numeric(14, 2)),
+    sa.Column("amount_due", sa.Numeric(14, 2)),
+    sa.Column("settled", sa.Numeric(14, 2)),
+    sa.Column("locale", sa.Text),
+    sa.Column("settlement", JSONB),
+    sa.Column("original_invoice_id", sa.Uuid),
+    sa.Column("request_id", sa.Uuid),
+    sa.Column("bill_run", sa.Text),
+    sa.Column("e_invoice", sa.Boolean),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+)
+
+invoice_documents = sa.Table(
+    "invoice_documents",
+    metadata,
+    sa.Column("invoice_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("pdf", sa.LargeBinary),
+    sa.Column("isdoc", sa.LargeBinary),
+)
+
+bill_runs = sa.Table(
+    "bill_runs",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("period", sa.Text, primary_key=True),
+    sa.Column("id", sa.Uuid),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("cursor", sa.Text),
+    sa.Column("issued", sa.Integer),
+    sa.Column("skipped", sa.Integer),
+    sa.Column("failed", sa.Integer),
+    sa.Column("points", sa.Integer),
+    sa.Column("problems", JSONB),
+)
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("direction", sa.Text),
+    sa.Column("account", sa.Text),
+    sa.Column("reference", sa.Text),
+    sa.Column("booked_on", sa.Date),
+    sa.Column("amount", sa.Numeric(14, 2)),
+    sa.Column("currency", sa.Text),
+    sa.Column("variable_symbol", sa.Text),
+    sa.Column("counterparty_account", sa.Text),
+    sa.Column("counterparty_name", sa.Text),
+    sa.Column("message", sa.Text),
+    sa.Column("customer_number", sa.Text),
+    sa.Column("status", sa.Text),
+    sa.Column("unallocated", sa.Numeric(14, 2)),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+)
+
+allocations = sa.Table(
+    "allocations",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("payment_id", sa.Uuid),
+    sa.Column("invoice_id", sa.Uuid),
+    sa.Column("advance_id", sa.Uuid),
+    sa.Column("amount", sa.Numeric(14, 2)),
+)
+
+reminders = sa.Table(
+    "reminders",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid),
+    sa.Column("customer_number", sa.Text),
+    sa.Column("invoice_id", sa.Uuid),
+    sa.Column("advance_id", sa.Uuid),
+    sa.Column("level", sa.Integer),
+    sa.Column("issued_on", sa.Date),
+    sa.Column("deadline", sa.Date),
+    sa.Column("amount", sa.Numeric(14, 2)),
+    sa.Column("currency", sa.Text),
+    sa.Column("closed_on", sa.Date),
+)
+
+
+def _tenant(conn: AsyncConnection) -> uuid.UUID:
+    return uuid.UUID(bound_tenant(conn))
+
+
+async def put_terms(conn: AsyncConnection, collection_iban: str, collection_bic: str, payment_days: int) -> None:
+    """The tenant's billing terms when it has none; changed terms stay."""
+    await conn.execute(
+        insert(billing_terms)
+        .values(
+            tenant_id=_tenant(conn),
+            collection_iban=collection_iban,
+            collection_bic=collection_bic,
+            payment_days=payment_days,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def terms(conn: AsyncConnection) -> sa.Row | None:
+    return (await conn.execute(sa.select(billing_terms).where(scoped(conn, billing_terms)))).first()
+
+
+async def put_price_lists(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Price lists as given; one already stored for the same product and start keeps its components."""
+    if rows:
+        await conn.execute(
+            insert(price_lists).on_conflict_do_nothing(),
+            [{"tenant_id": _tenant(conn), "id": uuid.uuid4(), **r} for r in rows],
+        )
+
+
+async def price_lists_of(conn: AsyncConnection, product: str, commodity: str) -> list[sa.Row]:
+    query = sa.select(price_lists).where(
+        scoped(conn, price_lists), price_lists.c.product == product, price_lists.c.commodity == commodity
+    )
+    return list((await conn.execute(query.order_by(price_lists.c.valid_from))).all())
+
+
+async def put_advances(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> int:
+    """An advance plan's advances; one already planned for the same point and day stays as it is."""
+    if not rows:
+        return 0
+    done = await conn.execute(
+        insert(advances).on_conflict_do_nothing().returning(advances.c.id),
+        [{"tenant_id": _tenant(conn), "id": uuid.uuid4(), "paid": 0, **r} for r in rows],
+    )
+    return len(done.all())
+
+
+async def advances_paid(conn: AsyncConnection, supply_point_id: uuid.UUID, first: date, last: date) -> Decimal:
+    """What was paid of the advances due in first … last (inclusive): a settlement nets exactly that."""
+    query = sa.select(sa.func.coalesce(sa.func.sum(advances.c.paid), 0)).where(
+        scoped(conn, advances),
+        advances.c.supply_point_id == supply_point_id,
+        advances.c.due_date.between(first, last),
+    )
+    return Decimal((await conn.execute(query)).scalar_one())
+
+
+async def advances_of(
+    conn: AsyncConnection,
+    customer_number: str,
+    first: date,
+    last: date,
+    contract_types: Sequence[str],
+    only_points: Sequence[uuid.UUID] | None,
+) -> list[sa.Row]:
+    query = sa.select(advances).where(
+        scoped(conn, advances),
+        advances.c.customer_number == customer_number,
+        advances.c.due_date.between(first, last),
+        advances.c.contract_type.in_(list(contract_types)),
+    )
+    if only_points is not None:
+        query = query.where(advances.c.supply_point_id.in_(list(only_points)))
+    return list((await conn.execute(query.order_by(advances.c.due_date, advances.c.supply_point_identifier))).all())
+
+
+async def next_invoice_number(conn: AsyncConnection, year: int) -> int:
+    """The next number of the tenant's series for a year; the row lock keeps concurrent runs apart."""
+    statement = (
+        insert(invoice_numbers)
+        .values(tenant_id=_tenant(conn), year=year, last=1)
+        .on_conflict_do_update(index_elements=["tenant_id", "year"], set_={"last": invoice_numbers.c.last + 1})
+        .returning(invoice_numbers.c.last)
+    )
+    return (await conn.execute(statement)).scalar_one()
+
+
+async def add_invoice(conn: AsyncConnection, row: dict[str, Any], pdf: bytes, isdoc: bytes) -> bool:
+    """Stores an invoice with its documents; False (and nothing stored) when the period or the request was
+    settled already."""
+    tenant = _tenant(conn)
+    done = await conn.execute(
+        insert(invoices).values(tenant_id=tenant, **row).on_conflict_do_nothing().returning(invoices.c.id)
+    )
+    if done.first() is None:
+        return False
+    await conn.execute(invoice_documents.insert().values(invoice_id=row["id"], tenant_id=tenant, pdf=pdf, isdoc=isdoc))
+    return True
+
+
+async def regular_invoice_exists(conn: AsyncConnection, supply_point_id: uuid.UUID, period_from: date) -> bool:
+    query = sa.select(invoices.c.id).where(
+        scoped(conn, invoices),
+        invoices.c.supply_point_id == supply_point_id,
+        invoices.c.kind == "regular",
+        invoices.c.period_from == period_from,
+    )
+    return (await conn.execute(query)).first() is not None
+
+
+async def last_invoiced_day(conn: AsyncConnection, supply_point_id: uuid.UUID) -> date | None:
+    """The last day settled by a regular or extraordinary invoice, where the next settlement starts after."""
+    query = sa.select(sa.func.max(invoices.c.period_to)).where(
+        scoped(conn, invoices),
+        invoices.c.supply_point_id == supply_point_id,
+        invoices.c.kind.in_(("regular", "extraordinary")),
+    )
+    return (await conn.execute(query)).scalar_one()
+
+
+async def invoice(conn: AsyncConnection, invoice_id: uuid.UUID) -> sa.Row | None:
+    query = sa.select(invoices).where(scoped(conn, invoices), invoices.c.id == invoice_id)
+    return (await conn.execute(query)).first()
+
+
+async def invoice_document(conn: AsyncConnection, invoice_id: uuid.UUID) -> sa.Row | None:
+    query = sa.select(invoice_documents).where(
+        scoped(conn, invoice_documents), invoice_documents.c.invoice_id == invoice_id
+    )
+    return (await conn.execute(query)).first()
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    customer_number: str
+    contract_types: Sequence[str]
+    only_points: Sequence[uuid.UUID] | None = None
+    number: str = ""
+    amount: Decimal | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    status: str = ""
+    supply_point_id: uuid.UUID | None = None
+    today: date | None = None
+
+
+def _status_condition(status: str, today: date | None) -> sa.ColumnElement[bool]:
+    c = invoices.c
+    unpaid = sa.and_(c.amount_due > 0, c.settled < c.amount_due)
+    return {
+        "unpaid": unpaid,
+        "overdue": sa.and_(unpaid, c.due_date < today),
+        "paid": sa.and_(c.amount_due > 0, c.settled >= c.amount_due),
+        "refund_due": sa.and_(c.amount_due < 0, c.settled < -c.amount_due),
+        "refunded": sa.and_(c.amount_due < 0, c.settled >= -c.amount_due),
+    }[status]
+
+
+INVOICE_STATUSES = ("unpaid", "overdue", "paid", "refund_due", "refunded")
+
+
+async def invoices_page(
+    conn: AsyncConnection, f: InvoiceFilter, after: tuple[date, uuid.UUID] | None, limit: int
+) -> tuple[list[sa.Row], int]:
+    """One page newest first (keyset on issue day and id) and the count for the filter."""
+    c = invoices.c
+    conditions: list[Any] = [
+        scoped(conn, invoices),
+        c.customer_number == f.customer_number,
+        c.contract_type.in_(list(f.contract_types)),
+    ]
+    if f.only_points is not None:
+        conditions.append(c.supply_point_id.in_(list(f.only_points)))
+    if f.number:
+        escaped = f.number.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(sa.or_(c.number.like(f"{escaped}%"), c.variable_symbol.like(f"{escaped}%")))
+    if f.amount is not None:
+        conditions.append(sa.or_(c.total == f.amount, c.amount_due == f.amount))
+    if f.issued_from:
+        conditions.append(c.issue_date >= f.issued_from)
+    if f.issued_to:
+        conditions.append(c.issue_date <= f.issued_to)
+    if f.due_from:
+        conditions.append(c.due_date >= f.due_from)
+    if f.due_to:
+        conditions.append(c.due_date <= f.due_to)
+    if f.status:
+        conditions.append(_status_condition(f.status, f.today))
+    if f.supply_point_id:
+        conditions.append(c.supply_point_id == f.supply_point_id)
+    total = (await conn.execute(sa.select(sa.func.count()).select_from(invoices).where(*conditions))).scalar_one()
+    if after is not None:
+        conditions.append(sa.tuple_(c.issue_date, c.id) < sa.tuple_(sa.literal(after[0]), sa.literal(after[1])))
+    query = sa.select(invoices).where(*conditions).order_by(c.issue_date.desc(), c.id.desc()).limit(limit + 1)
+    return list((await conn.execute(query)).all()), total
+
+
+# --- bill runs ---------------------------------------------------------------------------------------
+
+# problems a run keeps to report; more are counted, not listed
+MAX_PROBLEMS = 1000
+
+
+async def start_bill_run(conn: AsyncConnection, period: str, now: datetime) -> sa.Row:
+    """The tenant's run of `period`: the stopped one to go on with, or a new one (also after a finished one)."""
+    tenant = _tenant(conn)
+    fresh = {
+        "id": uuid.uuid4(),
+        "started_at": now,
+        "finished_at": None,
+        "cursor": "",
+        "issued": 0,
+        "skipped": 0,
+        "failed": 0,
+        "points": 0,
+        "problems": [],
+    }
+    statement = (
+        insert(bill_runs)
+        .values(tenant_id=tenant, period=period, **fresh)
+        .on_conflict_do_update(
+            index_elements=["tenant_id", "period"],
+            set_={
+                k: sa.case(
+                    (bill_runs.c.finished_at.is_(None), getattr(bill_runs.c, k)),
+                    else_=sa.literal(v, type_=bill_runs.c[k].type),
+                )
+                for k, v in fresh.items()
+            },
+        )
+        .returning(*bill_runs.c)
+    )
+    return (await conn.execute(statement)).one()
+
+
+async def advance_bill_run(
+    conn: AsyncConnection,
+    period: str,
+    cursor: str,
+    *,
+    issued: int,
+    skipped: int,
+    failed: int,
+    problems: list[str],
+    points: int | None,
+) -> sa.Row:
+    """Counts a stored batch and moves the cursor past it; `points` is the tenant's count, known on the first."""
+    c = bill_runs.c
+    statement = (
+        bill_runs.update()
+        .where(scoped(conn, bill_runs), c.period == period)
+        .values(
+            cursor=cursor,
+            issued=c.issued + issued,
+            skipped=c.skipped + skipped,
+            failed=c.failed + failed,
+            points=c.points if points is None else points,
+            problems=sa.func.jsonb_path_query_array(
+                c.problems.op("||")(sa.literal(problems, type_=JSONB)), sa.literal_column(f"'$[0 to {MAX_PROBLEMS - 1}]'::jsonpath")
+            ),
+        )
+        .returning(*bill_runs.c)
+    )
+    return (await conn.execute(statement)).one()
+
+
+async def finish_bill_run(conn: AsyncConnection, period: str, now: datetime) -> sa.Row:
+    statement = (
+        bill_runs.update()
+        .where(scoped(conn, bill_runs), bill_runs.c.period == period)
+        .values(finished_at=now, cursor="")
+        .returning(*bill_runs.c)
+    )
+    return (await conn.execute(statement)).one()
+
+
+# --- balance -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Balance:
+    # what is due by today (invoices and advances), less overpayments not yet refunded or kept unallocated
+    owed: Decimal
+    overdue: Decimal
+    currency: str | None
+
+
+async def balance(conn: AsyncConnection, customer_number: str, today: date, contract_types: Sequence[str]) -> Balance:
+    i, a, p = invoices.c, advances.c, payments.c
+    invoice_open = sa.case((i.amount_due >= 0, i.amount_due - i.settled), else_=i.amount_due + i.settled)
+    of_invoices = sa.select(
+        sa.func.coalesce(sa.func.sum(invoice_open), 0),
+        sa.func.coalesce(
+            sa.func.sum(sa.case((sa.and_(i.amount_due > 0, i.due_date < today), invoice_open), else_=0)), 0
+        ),
+        sa.func.min(i.currency),
+    ).where(scoped(conn, invoices), i.customer_number == customer_number, i.contract_type.in_(list(contract_types)))
+    of_advances = sa.select(
+        sa.func.coalesce(sa.func.sum(a.amount - a.paid), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((a.due_date < today, a.amount - a.paid), else_=0)), 0),
+        sa.func.min(a.currency),
+    ).where(
+        scoped(conn, advances),
+        a.customer_number == customer_number,
+        a.due_date <= today,
+        a.contract_type.in_(list(contract_types)),
+    )
+    kept = sa.select(sa.func.coalesce(sa.func.sum(p.unallocated), 0)).where(
+        scoped(conn, payments), p.customer_number == customer_number, p.direction == "in"
+    )
+    owed_i, overdue_i, currency_i = (await conn.execute(of_invoices)).one()
+    owed_a, overdue_a, currency_a = (await conn.execute(of_advances)).one()
+    unallocated = (await conn.execute(kept)).scalar_one()
+    return Balance(
+        owed=Decimal(owed_i) + Decimal(owed_a) - Decimal(unallocated),
+        overdue=Decimal(overdue_i) + Decimal(overdue_a),
+        currency=currency_i or currency_a,
+    )
+
+
+async def open_reminders(conn: AsyncConnection, customer_number: str) -> list[sa.Row]:
+    r = reminders.c
+    query = (
+        sa.select(reminders, invoices.c.number.label("invoice_number"), advances.c.due_date.label("advance_due"))
+        .select_from(
+            reminders.outerjoin(invoices, invoices.c.id == r.invoice_id).outerjoin(
+                advances, advances.c.id == r.advance_id
+            )
+        )
+        .where(scoped(conn, reminders), r.customer_number == customer_number, r.closed_on.is_(None))
+        .order_by(r.issued_on.desc(), r.level.desc())
+    )
+    return list((await conn.execute(query)).all())

@@ -12,22 +12,26 @@ from kit.service import Runtime, ServiceSpec, Wiring
 
 from . import events, seed
 from .accounts import Accounts
+from .invoicing import Invoicing
+from .rendering import Renderer
 from .server import BillingServicer
 
 
 async def wire(rt: Runtime) -> Wiring:
     channel = rpc.channel(rt.settings.service_addr("accounts"), rt.settings.rpc_deadline_seconds)
     accounts = Accounts(accounts_pb2_grpc.AccountsServiceStub(channel))
+    renderer = Renderer(rt.settings.data_dir / "signing", rt.settings.render_workers)
+    invoicing = Invoicing(rt.db, accounts, renderer)
     return Wiring(
         servicers=[
             (
                 billing_pb2_grpc.add_BillingServiceServicer_to_server,
-                BillingServicer(rt.db, accounts),
+                BillingServicer(rt.db, accounts, invoicing),
                 billing_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name,
             )
         ],
         subscriptions=events.SUBSCRIPTIONS,
-        on_stop=[channel.close],
+        on_stop=[channel.close, renderer.close],
     )
 
 

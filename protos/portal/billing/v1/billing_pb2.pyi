@@ -38,6 +38,23 @@ GRANULARITY_MONTH: Granularity.ValueType  # 1
 GRANULARITY_YEAR: Granularity.ValueType  # 2
 Global___Granularity: _TypeAlias = Granularity  # noqa: Y015
 
+class _DocumentFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DocumentFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DocumentFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DOCUMENT_FORMAT_UNSPECIFIED: _DocumentFormat.ValueType  # 0
+    DOCUMENT_FORMAT_PDF: _DocumentFormat.ValueType  # 1
+    DOCUMENT_FORMAT_ISDOC: _DocumentFormat.ValueType  # 2
+
+class DocumentFormat(_DocumentFormat, metaclass=_DocumentFormatEnumTypeWrapper): ...
+
+DOCUMENT_FORMAT_UNSPECIFIED: DocumentFormat.ValueType  # 0
+DOCUMENT_FORMAT_PDF: DocumentFormat.ValueType  # 1
+DOCUMENT_FORMAT_ISDOC: DocumentFormat.ValueType  # 2
+Global___DocumentFormat: _TypeAlias = DocumentFormat  # noqa: Y015
+
 @_typing.final
 class RegisterValue(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -404,3 +421,761 @@ class GetReadingPhotoResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetReadingPhotoResponse: _TypeAlias = GetReadingPhotoResponse  # noqa: Y015
+
+@_typing.final
+class InvoiceLine(_message.Message):
+    """regular: the yearly or monthly settlement (vyúčtování); extraordinary: on request (mimořádné vyúčtování);
+    credit_note: dobropis
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    UNIT_PRICE_FIELD_NUMBER: _builtins.int
+    BASE_FIELD_NUMBER: _builtins.int
+    VAT_RATE_FIELD_NUMBER: _builtins.int
+    VAT_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_TO_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    description: _builtins.str
+    quantity: _builtins.str
+    unit: _builtins.str
+    unit_price: _builtins.str
+    base: _builtins.str
+    vat_rate: _builtins.str
+    vat: _builtins.str
+    total: _builtins.str
+    valid_from: _builtins.str
+    valid_to: _builtins.str
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        description: _builtins.str = ...,
+        quantity: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        unit_price: _builtins.str = ...,
+        base: _builtins.str = ...,
+        vat_rate: _builtins.str = ...,
+        vat: _builtins.str = ...,
+        total: _builtins.str = ...,
+        valid_from: _builtins.str = ...,
+        valid_to: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "code", b"code", "description", b"description", "quantity", b"quantity", "total", b"total", "unit", b"unit", "unit_price", b"unit_price", "valid_from", b"valid_from", "valid_to", b"valid_to", "vat", b"vat", "vat_rate", b"vat_rate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceLine: _TypeAlias = InvoiceLine  # noqa: Y015
+
+@_typing.final
+class VatRate(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RATE_FIELD_NUMBER: _builtins.int
+    BASE_FIELD_NUMBER: _builtins.int
+    VAT_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    rate: _builtins.str
+    base: _builtins.str
+    vat: _builtins.str
+    total: _builtins.str
+    def __init__(
+        self,
+        *,
+        rate: _builtins.str = ...,
+        base: _builtins.str = ...,
+        vat: _builtins.str = ...,
+        total: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "rate", b"rate", "total", b"total", "vat", b"vat"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VatRate: _TypeAlias = VatRate  # noqa: Y015
+
+@_typing.final
+class Invoice(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    VARIABLE_SYMBOL_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    SUPPLY_POINT_ID_FIELD_NUMBER: _builtins.int
+    SUPPLY_POINT_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    COMMODITY_FIELD_NUMBER: _builtins.int
+    PERIOD_FROM_FIELD_NUMBER: _builtins.int
+    PERIOD_TO_FIELD_NUMBER: _builtins.int
+    ISSUE_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    ADVANCES_FIELD_NUMBER: _builtins.int
+    AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    OUTSTANDING_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    REMINDER_LEVEL_FIELD_NUMBER: _builtins.int
+    PAYMENT_STRING_FIELD_NUMBER: _builtins.int
+    ORIGINAL_INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    VAT_BREAKDOWN_FIELD_NUMBER: _builtins.int
+    ROUNDING_FIELD_NUMBER: _builtins.int
+    BANK_ACCOUNT_FIELD_NUMBER: _builtins.int
+    IBAN_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    number: _builtins.str
+    kind: _builtins.str
+    """regular, extraordinary or credit_note"""
+    variable_symbol: _builtins.str
+    customer_number: _builtins.str
+    supply_point_id: _builtins.str
+    supply_point_identifier: _builtins.str
+    """EAN or EIC"""
+    commodity: _builtins.str
+    period_from: _builtins.str
+    """local days YYYY-MM-DD; the period's last day is inclusive"""
+    period_to: _builtins.str
+    issue_date: _builtins.str
+    due_date: _builtins.str
+    status: _builtins.str
+    """unpaid, partially_paid, paid, refund_due, refunded, settled (nothing due)"""
+    overdue: _builtins.bool
+    reminder_level: _builtins.int
+    """the reminder level reached (0: none)"""
+    payment_string: _builtins.str
+    """the QR payment string (SPAYD) when something is to pay in CZK"""
+    original_invoice_number: _builtins.str
+    bank_account: _builtins.str
+    iban: _builtins.str
+    @_builtins.property
+    def total(self) -> _common_pb2.Money:
+        """the invoice's total with VAT"""
+
+    @_builtins.property
+    def advances(self) -> _common_pb2.Money:
+        """the advances netted"""
+
+    @_builtins.property
+    def amount_due(self) -> _common_pb2.Money:
+        """what the settlement asks for: positive to pay, negative an overpayment (přeplatek) to be refunded"""
+
+    @_builtins.property
+    def outstanding(self) -> _common_pb2.Money:
+        """what of amount_due is still unpaid (or still to refund)"""
+
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceLine]: ...
+    @_builtins.property
+    def vat_breakdown(self) -> _containers.RepeatedCompositeFieldContainer[Global___VatRate]: ...
+    @_builtins.property
+    def rounding(self) -> _common_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        variable_symbol: _builtins.str = ...,
+        customer_number: _builtins.str = ...,
+        supply_point_id: _builtins.str = ...,
+        supply_point_identifier: _builtins.str = ...,
+        commodity: _builtins.str = ...,
+        period_from: _builtins.str = ...,
+        period_to: _builtins.str = ...,
+        issue_date: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        total: _common_pb2.Money | None = ...,
+        advances: _common_pb2.Money | None = ...,
+        amount_due: _common_pb2.Money | None = ...,
+        outstanding: _common_pb2.Money | None = ...,
+        status: _builtins.str = ...,
+        overdue: _builtins.bool = ...,
+        reminder_level: _builtins.int = ...,
+        payment_string: _builtins.str = ...,
+        original_invoice_number: _builtins.str = ...,
+        lines: _abc.Iterable[Global___InvoiceLine] | None = ...,
+        vat_breakdown: _abc.Iterable[Global___VatRate] | None = ...,
+        rounding: _common_pb2.Money | None = ...,
+        bank_account: _builtins.str = ...,
+        iban: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["advances", b"advances", "amount_due", b"amount_due", "outstanding", b"outstanding", "rounding", b"rounding", "total", b"total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["advances", b"advances", "amount_due", b"amount_due", "bank_account", b"bank_account", "commodity", b"commodity", "customer_number", b"customer_number", "due_date", b"due_date", "iban", b"iban", "id", b"id", "issue_date", b"issue_date", "kind", b"kind", "lines", b"lines", "number", b"number", "original_invoice_number", b"original_invoice_number", "outstanding", b"outstanding", "overdue", b"overdue", "payment_string", b"payment_string", "period_from", b"period_from", "period_to", b"period_to", "reminder_level", b"reminder_level", "rounding", b"rounding", "status", b"status", "supply_point_id", b"supply_point_id", "supply_point_identifier", b"supply_point_identifier", "total", b"total", "variable_symbol", b"variable_symbol", "vat_breakdown", b"vat_breakdown"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Invoice: _TypeAlias = Invoice  # noqa: Y015
+
+@_typing.final
+class ListInvoicesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    ISSUED_FROM_FIELD_NUMBER: _builtins.int
+    ISSUED_TO_FIELD_NUMBER: _builtins.int
+    DUE_FROM_FIELD_NUMBER: _builtins.int
+    DUE_TO_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SUPPLY_POINT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    customer_number: _builtins.str
+    number: _builtins.str
+    """number or variable symbol, exact or its beginning"""
+    amount: _builtins.str
+    """the total or the amount due, exactly"""
+    issued_from: _builtins.str
+    issued_to: _builtins.str
+    due_from: _builtins.str
+    due_to: _builtins.str
+    status: _builtins.str
+    """unpaid (incl. partially paid), paid, overdue, refund_due …; empty: all"""
+    supply_point_id: _builtins.str
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        customer_number: _builtins.str = ...,
+        number: _builtins.str = ...,
+        amount: _builtins.str = ...,
+        issued_from: _builtins.str = ...,
+        issued_to: _builtins.str = ...,
+        due_from: _builtins.str = ...,
+        due_to: _builtins.str = ...,
+        status: _builtins.str = ...,
+        supply_point_id: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "customer_number", b"customer_number", "due_from", b"due_from", "due_to", b"due_to", "issued_from", b"issued_from", "issued_to", b"issued_to", "number", b"number", "page", b"page", "status", b"status", "supply_point_id", b"supply_point_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInvoicesRequest: _TypeAlias = ListInvoicesRequest  # noqa: Y015
+
+@_typing.final
+class ListInvoicesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICES_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def invoices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo: ...
+    def __init__(
+        self,
+        *,
+        invoices: _abc.Iterable[Global___Invoice] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoices", b"invoices", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInvoicesResponse: _TypeAlias = ListInvoicesResponse  # noqa: Y015
+
+@_typing.final
+class GetInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInvoiceRequest: _TypeAlias = GetInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class GetInvoiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def invoice(self) -> Global___Invoice: ...
+    def __init__(
+        self,
+        *,
+        invoice: Global___Invoice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInvoiceResponse: _TypeAlias = GetInvoiceResponse  # noqa: Y015
+
+@_typing.final
+class GetInvoiceDocumentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    format: Global___DocumentFormat.ValueType
+    """unspecified: PDF"""
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        format: Global___DocumentFormat.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "invoice_id", b"invoice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInvoiceDocumentRequest: _TypeAlias = GetInvoiceDocumentRequest  # noqa: Y015
+
+@_typing.final
+class GetInvoiceDocumentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTENT_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    content: _builtins.bytes
+    content_type: _builtins.str
+    filename: _builtins.str
+    def __init__(
+        self,
+        *,
+        content: _builtins.bytes = ...,
+        content_type: _builtins.str = ...,
+        filename: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "content_type", b"content_type", "filename", b"filename"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInvoiceDocumentResponse: _TypeAlias = GetInvoiceDocumentResponse  # noqa: Y015
+
+@_typing.final
+class Advance(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SUPPLY_POINT_ID_FIELD_NUMBER: _builtins.int
+    SUPPLY_POINT_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    VARIABLE_SYMBOL_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    OUTSTANDING_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    PAYMENT_STRING_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    supply_point_id: _builtins.str
+    supply_point_identifier: _builtins.str
+    variable_symbol: _builtins.str
+    due_date: _builtins.str
+    status: _builtins.str
+    """unpaid, partially_paid, paid"""
+    overdue: _builtins.bool
+    payment_string: _builtins.str
+    @_builtins.property
+    def amount(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def outstanding(self) -> _common_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        supply_point_id: _builtins.str = ...,
+        supply_point_identifier: _builtins.str = ...,
+        variable_symbol: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        amount: _common_pb2.Money | None = ...,
+        outstanding: _common_pb2.Money | None = ...,
+        status: _builtins.str = ...,
+        overdue: _builtins.bool = ...,
+        payment_string: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "outstanding", b"outstanding"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "due_date", b"due_date", "id", b"id", "outstanding", b"outstanding", "overdue", b"overdue", "payment_string", b"payment_string", "status", b"status", "supply_point_id", b"supply_point_id", "supply_point_identifier", b"supply_point_identifier", "variable_symbol", b"variable_symbol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Advance: _TypeAlias = Advance  # noqa: Y015
+
+@_typing.final
+class ListAdvancesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    DUE_FROM_FIELD_NUMBER: _builtins.int
+    DUE_TO_FIELD_NUMBER: _builtins.int
+    customer_number: _builtins.str
+    due_from: _builtins.str
+    """local days, inclusive; empty: the year around today"""
+    due_to: _builtins.str
+    def __init__(
+        self,
+        *,
+        customer_number: _builtins.str = ...,
+        due_from: _builtins.str = ...,
+        due_to: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_number", b"customer_number", "due_from", b"due_from", "due_to", b"due_to"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAdvancesRequest: _TypeAlias = ListAdvancesRequest  # noqa: Y015
+
+@_typing.final
+class ListAdvancesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADVANCES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def advances(self) -> _containers.RepeatedCompositeFieldContainer[Global___Advance]: ...
+    def __init__(
+        self,
+        *,
+        advances: _abc.Iterable[Global___Advance] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["advances", b"advances"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAdvancesResponse: _TypeAlias = ListAdvancesResponse  # noqa: Y015
+
+@_typing.final
+class Payment(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    BOOKED_ON_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    VARIABLE_SYMBOL_FIELD_NUMBER: _builtins.int
+    COUNTERPARTY_ACCOUNT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    PAID_ITEMS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    direction: _builtins.str
+    """in (received) or out (a refund sent)"""
+    booked_on: _builtins.str
+    variable_symbol: _builtins.str
+    counterparty_account: _builtins.str
+    status: _builtins.str
+    """matched, partial, overpaid, unmatched, returned"""
+    @_builtins.property
+    def amount(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def paid_items(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """invoice numbers and advance due dates it paid"""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        direction: _builtins.str = ...,
+        booked_on: _builtins.str = ...,
+        amount: _common_pb2.Money | None = ...,
+        variable_symbol: _builtins.str = ...,
+        counterparty_account: _builtins.str = ...,
+        status: _builtins.str = ...,
+        paid_items: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "booked_on", b"booked_on", "counterparty_account", b"counterparty_account", "direction", b"direction", "id", b"id", "paid_items", b"paid_items", "status", b"status", "variable_symbol", b"variable_symbol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Payment: _TypeAlias = Payment  # noqa: Y015
+
+@_typing.final
+class ListPaymentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    customer_number: _builtins.str
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        customer_number: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_number", b"customer_number", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPaymentsRequest: _TypeAlias = ListPaymentsRequest  # noqa: Y015
+
+@_typing.final
+class ListPaymentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYMENTS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def payments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Payment]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo: ...
+    def __init__(
+        self,
+        *,
+        payments: _abc.Iterable[Global___Payment] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "payments", b"payments"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPaymentsResponse: _TypeAlias = ListPaymentsResponse  # noqa: Y015
+
+@_typing.final
+class Reminder(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    ISSUED_ON_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    ADVANCE_DUE_DATE_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    level: _builtins.int
+    """1 first reminder, 2 second, 3 final notice before disconnection"""
+    issued_on: _builtins.str
+    deadline: _builtins.str
+    """pay by this day; after the final notice's, supply may be disconnected"""
+    invoice_number: _builtins.str
+    advance_due_date: _builtins.str
+    @_builtins.property
+    def amount(self) -> _common_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        level: _builtins.int = ...,
+        issued_on: _builtins.str = ...,
+        deadline: _builtins.str = ...,
+        invoice_number: _builtins.str = ...,
+        advance_due_date: _builtins.str = ...,
+        amount: _common_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["advance_due_date", b"advance_due_date", "amount", b"amount", "deadline", b"deadline", "id", b"id", "invoice_number", b"invoice_number", "issued_on", b"issued_on", "level", b"level"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Reminder: _TypeAlias = Reminder  # noqa: Y015
+
+@_typing.final
+class GetBalanceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    customer_number: _builtins.str
+    def __init__(
+        self,
+        *,
+        customer_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_number", b"customer_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetBalanceRequest: _TypeAlias = GetBalanceRequest  # noqa: Y015
+
+@_typing.final
+class GetBalanceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BALANCE_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    REMINDERS_FIELD_NUMBER: _builtins.int
+    DISCONNECTION_FROM_FIELD_NUMBER: _builtins.int
+    disconnection_from: _builtins.str
+    """the first day supply may be disconnected for unpaid items; empty when none"""
+    @_builtins.property
+    def balance(self) -> _common_pb2.Money:
+        """positive: owed; negative: overpaid"""
+
+    @_builtins.property
+    def overdue(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def reminders(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reminder]: ...
+    def __init__(
+        self,
+        *,
+        balance: _common_pb2.Money | None = ...,
+        overdue: _common_pb2.Money | None = ...,
+        reminders: _abc.Iterable[Global___Reminder] | None = ...,
+        disconnection_from: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "overdue", b"overdue"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "disconnection_from", b"disconnection_from", "overdue", b"overdue", "reminders", b"reminders"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetBalanceResponse: _TypeAlias = GetBalanceResponse  # noqa: Y015
+
+@_typing.final
+class RunBillingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_FIELD_NUMBER: _builtins.int
+    ISSUE_DATE_FIELD_NUMBER: _builtins.int
+    period: _builtins.str
+    """YYYY (yearly settlements due in that year) or YYYY-MM (monthly ones)"""
+    issue_date: _builtins.str
+    """the day the invoices are issued; empty: today"""
+    def __init__(
+        self,
+        *,
+        period: _builtins.str = ...,
+        issue_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["issue_date", b"issue_date", "period", b"period"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunBillingRequest: _TypeAlias = RunBillingRequest  # noqa: Y015
+
+@_typing.final
+class BillRunProgress(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    ISSUED_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    FAILED_FIELD_NUMBER: _builtins.int
+    PROBLEMS_FIELD_NUMBER: _builtins.int
+    FINISHED_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    total: _builtins.int
+    issued: _builtins.int
+    skipped: _builtins.int
+    failed: _builtins.int
+    finished: _builtins.bool
+    points: _builtins.int
+    """the tenant's supply points with a contract when the run started: `total` of them have been looked at"""
+    @_builtins.property
+    def problems(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """one per supply point that could not be settled: "<identifier>: <reason>" """
+
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        total: _builtins.int = ...,
+        issued: _builtins.int = ...,
+        skipped: _builtins.int = ...,
+        failed: _builtins.int = ...,
+        problems: _abc.Iterable[_builtins.str] | None = ...,
+        finished: _builtins.bool = ...,
+        points: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["failed", b"failed", "finished", b"finished", "issued", b"issued", "points", b"points", "problems", b"problems", "run_id", b"run_id", "skipped", b"skipped", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BillRunProgress: _TypeAlias = BillRunProgress  # noqa: Y015
+
+@_typing.final
+class ImportStatementRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTENT_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    content: _builtins.bytes
+    filename: _builtins.str
+    def __init__(
+        self,
+        *,
+        content: _builtins.bytes = ...,
+        filename: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportStatementRequest: _TypeAlias = ImportStatementRequest  # noqa: Y015
+
+@_typing.final
+class ImportStatementResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINES_FIELD_NUMBER: _builtins.int
+    MATCHED_FIELD_NUMBER: _builtins.int
+    QUEUED_FIELD_NUMBER: _builtins.int
+    DUPLICATES_FIELD_NUMBER: _builtins.int
+    lines: _builtins.int
+    matched: _builtins.int
+    queued: _builtins.int
+    """partial, over- and unmatched payments, left for staff"""
+    duplicates: _builtins.int
+    """lines seen in an earlier import"""
+    def __init__(
+        self,
+        *,
+        lines: _builtins.int = ...,
+        matched: _builtins.int = ...,
+        queued: _builtins.int = ...,
+        duplicates: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicates", b"duplicates", "lines", b"lines", "matched", b"matched", "queued", b"queued"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportStatementResponse: _TypeAlias = ImportStatementResponse  # noqa: Y015

@@ -58,6 +58,46 @@ class BillingServiceStub:
                 request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoRequest.SerializeToString,
                 response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoResponse.FromString,
                 _registered_method=True)
+        self.ListInvoices = channel.unary_unary(
+                '/portal.billing.v1.BillingService/ListInvoices',
+                request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListInvoicesRequest.SerializeToString,
+                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListInvoicesResponse.FromString,
+                _registered_method=True)
+        self.GetInvoice = channel.unary_unary(
+                '/portal.billing.v1.BillingService/GetInvoice',
+                request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceRequest.SerializeToString,
+                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceResponse.FromString,
+                _registered_method=True)
+        self.GetInvoiceDocument = channel.unary_unary(
+                '/portal.billing.v1.BillingService/GetInvoiceDocument',
+                request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceDocumentRequest.SerializeToString,
+                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceDocumentResponse.FromString,
+                _registered_method=True)
+        self.ListAdvances = channel.unary_unary(
+                '/portal.billing.v1.BillingService/ListAdvances',
+                request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListAdvancesRequest.SerializeToString,
+                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListAdvancesResponse.FromString,
+                _registered_method=True)
+        self.ListPayments = channel.unary_unary(
+                '/portal.billing.v1.BillingService/ListPayments',
+                request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentsRequest.SerializeToString,
+                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentsResponse.FromString,
+                _registered_method=True)
+        self.GetBalance = channel.unary_unary(
+                '/portal.billing.v1.BillingService/GetBalance',
+                request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetBalanceRequest.SerializeToString,
+                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetBalanceResponse.FromString,
+                _registered_method=True)
+        self.RunBilling = channel.unary_unary(
+                '/portal.billing.v1.BillingService/RunBilling',
+                request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.RunBillingRequest.SerializeToString,
+                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.BillRunProgress.FromString,
+                _registered_method=True)
+        self.ImportStatement = channel.unary_unary(
+                '/portal.billing.v1.BillingService/ImportStatement',
+                request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementRequest.SerializeToString,
+                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementResponse.FromString,
+                _registered_method=True)
 
 
 class BillingServiceServicer:
@@ -97,6 +137,66 @@ class BillingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListInvoices(self, request, context):
+        """Invoices (faktury: settlements, extraordinary settlements, credit notes) of one customer number, newest first,
+        filtered; keyset pages. Only supply points whose contract policy allows invoices:read, within a delegate's subset.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInvoice(self, request, context):
+        """One invoice with its lines and VAT breakdown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInvoiceDocument(self, request, context):
+        """The signed PDF (with the ISDOC embedded) or the ISDOC XML of an invoice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAdvances(self, request, context):
+        """Advances (zálohy) of one customer number, by due date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPayments(self, request, context):
+        """Payments received and sent (refunds) of one customer number, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBalance(self, request, context):
+        """What one customer number owes (positive) or has overpaid (negative), with its open reminders.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunBilling(self, request, context):
+        """Staff and system: settles the next batch of the tenant's supply points for a billing period and answers the
+        run's progress; called again until `finished`. A run left unfinished goes on where it stopped on the next call,
+        and no supply point's period is ever invoiced twice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportStatement(self, request, context):
+        """Staff and system: a bank statement (camt.053 or ABO/GPC) imported and its payments matched to invoices and
+        advances; importing the same statement again changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BillingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -119,6 +219,46 @@ def add_BillingServiceServicer_to_server(servicer, server):
                     servicer.GetReadingPhoto,
                     request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoRequest.FromString,
                     response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoResponse.SerializeToString,
+            ),
+            'ListInvoices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInvoices,
+                    request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListInvoicesRequest.FromString,
+                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListInvoicesResponse.SerializeToString,
+            ),
+            'GetInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInvoice,
+                    request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceRequest.FromString,
+                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceResponse.SerializeToString,
+            ),
+            'GetInvoiceDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInvoiceDocument,
+                    request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceDocumentRequest.FromString,
+                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceDocumentResponse.SerializeToString,
+            ),
+            'ListAdvances': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAdvances,
+                    request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListAdvancesRequest.FromString,
+                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListAdvancesResponse.SerializeToString,
+            ),
+            'ListPayments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPayments,
+                    request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentsRequest.FromString,
+                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentsResponse.SerializeToString,
+            ),
+            'GetBalance': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBalance,
+                    request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetBalanceRequest.FromString,
+                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.GetBalanceResponse.SerializeToString,
+            ),
+            'RunBilling': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunBilling,
+                    request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.RunBillingRequest.FromString,
+                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.BillRunProgress.SerializeToString,
+            ),
+            'ImportStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportStatement,
+                    request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementRequest.FromString,
+                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -233,6 +373,222 @@ class BillingService:
             '/portal.billing.v1.BillingService/GetReadingPhoto',
             portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoRequest.SerializeToString,
             portal_dot_billing_dot_v1_dot_billing__pb2.GetReadingPhotoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInvoices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.billing.v1.BillingService/ListInvoices',
+            portal_dot_billing_dot_v1_dot_billing__pb2.ListInvoicesRequest.SerializeToString,
+            portal_dot_billing_dot_v1_dot_billing__pb2.ListInvoicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.billing.v1.BillingService/GetInvoice',
+            portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceRequest.SerializeToString,
+            portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInvoiceDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.billing.v1.BillingService/GetInvoiceDocument',
+            portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceDocumentRequest.SerializeToString,
+            portal_dot_billing_dot_v1_dot_billing__pb2.GetInvoiceDocumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAdvances(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.billing.v1.BillingService/ListAdvances',
+            portal_dot_billing_dot_v1_dot_billing__pb2.ListAdvancesRequest.SerializeToString,
+            portal_dot_billing_dot_v1_dot_billing__pb2.ListAdvancesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPayments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.billing.v1.BillingService/ListPayments',
+            portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentsRequest.SerializeToString,
+            portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBalance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.billing.v1.BillingService/GetBalance',
+            portal_dot_billing_dot_v1_dot_billing__pb2.GetBalanceRequest.SerializeToString,
+            portal_dot_billing_dot_v1_dot_billing__pb2.GetBalanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunBilling(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.billing.v1.BillingService/RunBilling',
+            portal_dot_billing_dot_v1_dot_billing__pb2.RunBillingRequest.SerializeToString,
+            portal_dot_billing_dot_v1_dot_billing__pb2.BillRunProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.billing.v1.BillingService/ImportStatement',
+            portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementRequest.SerializeToString,
+            portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -97,3 +97,144 @@ class ReadingAccepted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReadingAccepted: _TypeAlias = ReadingAccepted  # noqa: Y015
+
+@_typing.final
+class InvoiceIssued(_message.Message):
+    """An invoice was issued (faktura): a settlement, an extraordinary settlement or a credit note, with its documents
+    stored. `request_id` names the request that asked for it (an extraordinary settlement), else empty.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    SUPPLY_POINT_ID_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    E_INVOICE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    number: _builtins.str
+    kind: _builtins.str
+    customer_number: _builtins.str
+    supply_point_id: _builtins.str
+    total: _builtins.str
+    """decimal strings in `currency`"""
+    amount_due: _builtins.str
+    currency: _builtins.str
+    due_date: _builtins.str
+    e_invoice: _builtins.bool
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        customer_number: _builtins.str = ...,
+        supply_point_id: _builtins.str = ...,
+        total: _builtins.str = ...,
+        amount_due: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        e_invoice: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "currency", b"currency", "customer_number", b"customer_number", "due_date", b"due_date", "e_invoice", b"e_invoice", "invoice_id", b"invoice_id", "kind", b"kind", "number", b"number", "request_id", b"request_id", "supply_point_id", b"supply_point_id", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceIssued: _TypeAlias = InvoiceIssued  # noqa: Y015
+
+@_typing.final
+class PaymentReceived(_message.Message):
+    """A payment was received and allocated (or left for staff when it could not be matched)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYMENT_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    VARIABLE_SYMBOL_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    INVOICE_IDS_FIELD_NUMBER: _builtins.int
+    ADVANCE_IDS_FIELD_NUMBER: _builtins.int
+    payment_id: _builtins.str
+    customer_number: _builtins.str
+    amount: _builtins.str
+    currency: _builtins.str
+    variable_symbol: _builtins.str
+    status: _builtins.str
+    """matched, partial, overpaid or unmatched"""
+    @_builtins.property
+    def invoice_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def advance_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        payment_id: _builtins.str = ...,
+        customer_number: _builtins.str = ...,
+        amount: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        variable_symbol: _builtins.str = ...,
+        status: _builtins.str = ...,
+        invoice_ids: _abc.Iterable[_builtins.str] | None = ...,
+        advance_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["advance_ids", b"advance_ids", "amount", b"amount", "currency", b"currency", "customer_number", b"customer_number", "invoice_ids", b"invoice_ids", "payment_id", b"payment_id", "status", b"status", "variable_symbol", b"variable_symbol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentReceived: _TypeAlias = PaymentReceived  # noqa: Y015
+
+@_typing.final
+class ReminderIssued(_message.Message):
+    """A reminder (upomínka) was issued for an overdue invoice or advance."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REMINDER_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    ADVANCE_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    reminder_id: _builtins.str
+    customer_number: _builtins.str
+    level: _builtins.int
+    invoice_id: _builtins.str
+    advance_id: _builtins.str
+    amount: _builtins.str
+    currency: _builtins.str
+    deadline: _builtins.str
+    def __init__(
+        self,
+        *,
+        reminder_id: _builtins.str = ...,
+        customer_number: _builtins.str = ...,
+        level: _builtins.int = ...,
+        invoice_id: _builtins.str = ...,
+        advance_id: _builtins.str = ...,
+        amount: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        deadline: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["advance_id", b"advance_id", "amount", b"amount", "currency", b"currency", "customer_number", b"customer_number", "deadline", b"deadline", "invoice_id", b"invoice_id", "level", b"level", "reminder_id", b"reminder_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReminderIssued: _TypeAlias = ReminderIssued  # noqa: Y015

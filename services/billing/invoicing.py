@@ -1,0 +1,455 @@
+"""Issuing invoices (faktury): a supply point's settlement computed from its readings, price lists and paid advances,
+rendered as documents, stored with its event in one transaction. The bill run goes through every supply point of
+the tenant this way; an extraordinary settlement (mimořádné vyúčtování) asked for by a request settles one.
+
+The rules are pure (pricing.py, ledger.py); this module fetches their inputs, calls them and stores the result.
+Rendering and signing the documents is the expensive part, so it runs in worker processes (`Renderer`) while this
+process settles the next points and writes to the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from portal.accounts.v1 import accounts_pb2
+from portal.events.v1 import billing_pb2 as events
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kit import bus
+from kit.db import Database
+from kit.errors import DomainError
+
+from . import domain, ledger, pricing, store
+from .accounts import Accounts
+from .documents import model
+
+logger = logging.getLogger("billing.invoicing")
+
+# supply points asked of accounts at once, and settled before their documents are awaited
+BATCH = 200
+
+# the printed name of each settlement line (pricing's line codes), in Czech, English and Bulgarian
+LINE_TEXTS: Mapping[str, tuple[str, str, str]] = {
+    "energy.vt": ("Silová elektřina – vysoký tarif", "Electricity – high tariff", "Електрическа енергия – дневна"),
+    "energy.nt": ("Silová elektřina – nízký tarif", "Electricity – low tariff", "Електрическа енергия – нощна"),
+    "energy.gas": ("Zemní plyn – komodita", "Natural gas – commodity", "Природен газ"),
+    "distribution.vt": ("Distribuce – vysoký tarif", "Distribution – high tariff", "Разпределение – дневна"),
+    "distribution.nt": ("Distribuce – nízký tarif", "Distribution – low tariff", "Разпределение – нощна"),
+    "distribution.gas": ("Distribuce plynu", "Gas distribution", "Разпределение на газ"),
+    "supply.fixed": ("Stálý měsíční plat", "Fixed monthly fee", "Месечна такса"),
+    "distribution.breaker": ("Plat za jistič", "Main breaker charge", "Такса за мощност"),
+    "distribution.band": ("Stálý plat za distribuci", "Fixed distribution charge", "Такса за достъп"),
+    "network.access": ("Přístup k síti", "Network access", "Достъп до мрежата"),
+    "system_services": ("Systémové služby", "System services", "Системни услуги"),
+    "renewables": ("Podpora obnovitelných zdrojů", "Support of renewables", "Подкрепа на ВЕИ"),
+    "market_operator": ("Činnost operátora trhu", "Market operator fee", "Такса пазарен оператор"),
+    "tax": ("Daň z energie", "Energy tax", "Данък върху енергията"),
+    "transmission": ("Přenos", "Transmission", "Пренос през електропреносната мрежа"),
+    "public_obligations": ("Povinnosti vůči společnosti", "Public obligations", "Задължения към обществото"),
+    "excise": ("Spotřební daň", "Excise duty", "Акциз"),
+}
+LOCALES = ("cs", "en", "bg")
+UNITS = {pricing.MWH: "MWh", pricing.MONTH: "month"}
+DOCUMENT_KINDS = {
+    pricing.REGULAR: model.INVOICE,
+    pricing.EXTRAORDINARY: model.EXTRAORDINARY,
+    pricing.CREDIT_NOTE: model.CREDIT_NOTE,
+}
+
+
+def line_text(code: str, locale: str) -> str:
+    texts = LINE_TEXTS.get(code)
+    return texts[LOCALES.index(locale)] if texts and locale in LOCALES else code
+
+
+@dataclasses.dataclass(frozen=True)
+class Terms:
+    """What every invoice of a tenant says alike: who issues it and where it is paid."""
+
+    tenant: accounts_pb2.Tenant
+    iban: str
+    bic: str
+    payment_days: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Issued:
+    row: dict[str, Any]
+    pdf: bytes
+    isdoc: bytes
+
+
+def price_list_json(pl: pricing.PriceList) -> dict[str, Any]:
+    """A price list as stored: decimals as strings, so nothing is lost on the way through JSON."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, Mapping):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return value
+
+    return plain(pl)
+
+
+def price_list_of(body: Mapping[str, Any]) -> pricing.PriceList:
+    def money(values: Mapping[str, str]) -> dict[str, Decimal]:
+        return {k: Decimal(v) for k, v in values.items()}
+
+    def rates(d: Mapping[str, Any]) -> pricing.DistributionRates:
+        return pricing.DistributionRates(
+            per_mwh=money(d["per_mwh"]),
+            breakers=tuple(
+                pricing.BreakerBand(b["phases"], b["max_amps"], Decimal(b["monthly"])) for b in d["breakers"]
+            ),
+            bands=tuple(pricing.ConsumptionBand(b["max_kwh"], Decimal(b["monthly"])) for b in d["bands"]),
+        )
+
+    return pricing.PriceList(
+        product=body["product"],
+        commodity=body["commodity"],
+        valid_from=date.fromisoformat(body["valid_from"]),
+        valid_to=date.fromisoformat(body["valid_to"]) if body["valid_to"] else None,
+        currency=body["currency"],
+        country=body["country"],
+        vat_rate=Decimal(body["vat_rate"]),
+        energy_mwh=money(body["energy_mwh"]),
+        fixed_monthly=Decimal(body["fixed_monthly"]),
+        distribution={t: rates(d) for t, d in body["distribution"].items()},
+        system_services_mwh=Decimal(body["system_services_mwh"]),
+        renewables_mwh=Decimal(body["renewables_mwh"]),
+        market_operator_monthly=Decimal(body["market_operator_monthly"]),
+        tax_mwh=Decimal(body["tax_mwh"]),
+    )
+
+
+def facts_of(point: accounts_pb2.SupplyPoint) -> pricing.SupplyFacts:
+    return pricing.SupplyFacts(
+        commodity=point.commodity,
+        distribution_tariff=point.distribution_tariff,
+        breaker_amps=point.breaker_amps,
+        phases=point.phases,
+        annual_kwh=point.annual_consumption_kwh,
+        hdo_code=point.hdo_code,
+    )
+
+
+def consumption_between(point: accounts_pb2.SupplyPoint, readings: Sequence[domain.Reading], start: date, end: date):
+    """kWh per register between the actual readings on `start` and on `end` (gas converted month by month)."""
+    by_day = {r.read_on: r for r in readings if r.source != domain.ESTIMATE}
+    before, after = by_day[start], by_day[end]
+    facts = domain.Point(
+        commodity=point.commodity,
+        registers=domain.registers_of(point.commodity, point.distribution_tariff, point.hdo_code),
+        annual_kwh=point.annual_consumption_kwh,
+        breaker_amps=point.breaker_amps,
+        phases=point.phases,
+    )
+    if point.commodity == domain.GAS:
+        return {domain.GAS_REGISTER: domain.period_kwh(facts, before, after)}
+    return {r: after.values[r] - before.values[r] for r in facts.registers}
+
+
+def _address(a: Any) -> model.Address:
+    return model.Address(
+        street=a.street, building_number=a.house_number, city=a.city, postal_code=a.postal_code, country=a.country
+    )
+
+
+def document_of(
+    row: Mapping[str, Any],
+    settlement: pricing.Settlement,
+    terms: Terms,
+    point: accounts_pb2.SupplyPoint,
+    customer: accounts_pb2.Customer,
+) -> model.InvoiceDocument:
+    tenant, locale = terms.tenant, row["locale"]
+    legal = tenant.legal_entity
+    local = model.czech_account_number(terms.iban) if terms.iban.startswith("CZ") else ""
+    return model.InvoiceDocument(
+        kind=DOCUMENT_KINDS[row["kind"]],
+        number=row["number"],
+        uuid=str(row["id"]),
+        variable_symbol=row["variable_symbol"],
+        issue_date=row["issue_date"],
+        due_date=row["due_date"],
+        period_from=row["period_from"],
+        period_to=row["period_to"],
+        currency=row["currency"],
+        locale=locale,
+        supplier=model.Supplier(
+            legal_name=legal.name,
+            address=_address(legal.address),
+            company_id=legal.company_id,
+            vat_id=legal.vat_id,
+            account=model.BankAccount(iban=terms.iban, bic=terms.bic, local_number=local),
+            brand_name=tenant.name,
+            brand_color=tenant.theme.primary_color or "#1f4e79",
+            contact_phone=tenant.contact_lines.customer_line,
+            contact_email=tenant.contact_lines.email,
+        ),
+        customer=model.Customer(
+            name=customer.name,
+            address=_address(customer.mailing_address if customer.mailing_address.city else customer.permanent_address),
+            customer_number=customer.customer_number,
+            company_id=customer.company_id,
+        ),
+        supply_point=model.SupplyPoint(
+            identifier=point.identifier,
+            address=_address(point.address),
+            commodity=point.commodity,
+            distribution_tariff=point.distribution_tariff,
+        ),
+        taxable_supply_date=row["period_to"] if row["kind"] != pricing.CREDIT_NOTE else None,
+        lines=tuple(
+            model.Line(
+                description=line_text(line.code, locale),
+                quantity=line.quantity,
+                unit=UNITS.get(line.unit, line.unit),
+                unit_price=line.unit_price,
+                vat_rate=line.vat_rate * 100,
+                base=line.base,
+                vat=line.vat,
+                total=line.total,
+            )
+            for line in settlement.lines
+        ),
+        vat_breakdown=tuple(
+            model.VatRate(rate=v.rate * 100, base=v.base, vat=v.vat, total=v.total) for v in settlement.vat_breakdown
+        ),
+        advances_paid=(
+            (model.PaidAdvance(reference="advances", variable_symbol="", amount=settlement.advances),)
+            if settlement.advances
+            else ()
+        ),
+        rounding=settlement.rounding,
+        total=settlement.total,
+        amount_due=settlement.due,
+        original_invoice_number=settlement.original,
+    )
+
+
+def settlement_json(settlement: pricing.Settlement, locale: str, terms: Terms) -> dict[str, Any]:
+    """What the invoice keeps of its settlement: printed lines, VAT breakdown, rounding, and every line's inputs so
+    the amounts can be recomputed from them."""
+    return {
+        "lines": [
+            {
+                "code": line.code,
+                "description": line_text(line.code, locale),
+                "quantity": str(line.quantity),
+                "unit": line.unit,
+                "unit_price": str(line.unit_price),
+                "base": str(line.base),
+                "vat_rate": str(line.vat_rate),
+                "vat": str(line.vat),
+                "total": str(line.total),
+                "valid_from": line.valid_from.isoformat(),
+                "valid_to": line.valid_to.isoformat(),
+            }
+            for line in settlement.lines
+        ],
+        "inputs": [dict(line.inputs) for line in settlement.lines],
+        "vat": [
+            {"rate": str(v.rate), "base": str(v.base), "vat": str(v.vat), "total": str(v.total)}
+            for v in settlement.vat_breakdown
+        ],
+        "base": str(settlement.base),
+        "vat_total": str(settlement.vat),
+        "rounding": str(settlement.rounding),
+        "consumption": {r: str(v) for r, v in settlement.consumption.items()},
+        "original_number": settlement.original,
+        "iban": terms.iban,
+        "recipient": terms.tenant.legal_entity.name,
+        "bic": terms.bic,
+        "bank_account": model.czech_account_number(terms.iban) if terms.iban.startswith("CZ") else "",
+    }
+
+
+class Invoicing:
+    def __init__(
+        self,
+        db: Database,
+        accounts: Accounts,
+        render: Callable[[str, model.InvoiceDocument], asyncio.Future[tuple[bytes, bytes]]],
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.accounts = accounts
+        self.render = render
+        self.clock = clock
+
+    async def terms(self) -> Terms:
+        tenant = await self.accounts.tenant()
+        async with self.db.tenant() as conn:
+            row = await store.terms(conn)
+        if row is None:
+            raise DomainError("precondition.billing_terms_missing")
+        return Terms(tenant=tenant, iban=row.collection_iban, bic=row.collection_bic, payment_days=row.payment_days)
+
+    async def _price_lists(self, cache: dict[tuple[str, str], list[pricing.PriceList]], product: str, commodity: str):
+        key = (product, commodity)
+        if key not in cache:
+            async with self.db.tenant() as conn:
+                cache[key] = [price_list_of(r.body) for r in await store.price_lists_of(conn, product, commodity)]
+        if not cache[key]:
+            raise DomainError("precondition.price_list_missing", params={"product": product})
+        return cache[key]
+
+    async def _draft(
+        self,
+        conn: AsyncConnection,
+        terms: Terms,
+        point: accounts_pb2.SupplyPoint,
+        window: tuple[date, date],
+        price_lists: Sequence[pricing.PriceList],
+        readings: Sequence[domain.Reading],
+        issue_date: date,
+        kind: str,
+        locale: str,
+    ) -> tuple[dict[str, Any], pricing.Settlement]:
+        start, end = window
+        paid = await store.advances_paid(conn, uuid.UUID(point.id), start, end - timedelta(days=1))
+        settlement = pricing.settle(
+            facts_of(point),
+            start,
+            end,
+            consumption_between(point, readings, start, end),
+            price_lists,
+            [paid] if paid else [],
+            kind=kind,
+        )
+        number = pricing.invoice_number(issue_date.year, "", await store.next_invoice_number(conn, issue_date.year))
+        row = {
+            "id": uuid.uuid4(),
+            "number": number,
+            "variable_symbol": pricing.variable_symbol(number),
+            "kind": kind,
+            "customer_number": point.customer_number,
+            "supply_point_id": uuid.UUID(point.id),
+            "supply_point_identifier": point.identifier,
+            "commodity": point.commodity,
+            "contract_type": point.contract.contract_type,
+            "period_from": start,
+            "period_to": end - timedelta(days=1),
+            "issue_date": issue_date,
+            "due_date": pricing.next_business_day(
+                issue_date + timedelta(days=terms.payment_days), terms.tenant.country or "CZ"
+            ),
+            "currency": settlement.currency,
+            "total": settlement.total,
+            "advances": settlement.advances,
+            "amount_due": settlement.due,
+            "settled": Decimal(0),
+            "locale": locale,
+            "settlement": settlement_json(settlement, locale, terms),
+            "e_invoice": point.contract.e_invoice,
+            "created_at": self.clock(),
+        }
+        return row, settlement
+
+    async def _store(self, issued: Issued, service: str) -> bool:
+        async with self.db.tenant() as conn:
+            if not await store.add_invoice(conn, issued.row, issued.pdf, issued.isdoc):
+                return False
+            row = issued.row
+            await bus.emit(
+                conn,
+                service,
+                events.InvoiceIssued(
+                    invoice_id=str(row["id"]),
+                    number=row["number"],
+                    kind=row["kind"],
+                    customer_number=row["customer_number"],
+                    supply_point_id=str(row["supply_point_id"]),
+                    total=str(row["total"]),
+                    amount_due=str(row["amount_due"]),
+                    currency=row["currency"],
+                    due_date=row["due_date"].isoformat(),
+                    e_invoice=row["e_invoice"],
+                    request_id=str(row["request_id"]) if row.get("request_id") else "",
+                ),
+            )
+        return True
+
+    async def run_batch(self, period: str, issue_date: date | None) -> sa.Row:
+        """Settles the next batch of the tenant's supply points due in `period` and answers the run's state; the
+        run is finished when a call finds no more points. A run left unfinished goes on from the last batch stored;
+        one finished starts again from the first point, settling only what is still due."""
+        first, after_last = ledger.parse_period(period)
+        monthly = ledger.monthly_period(period)
+        terms = await self.terms()
+        issue_on = issue_date or self.clock().astimezone(await self.accounts.zone()).date()
+        locale = terms.tenant.default_locale or "cs"
+        async with self.db.tenant() as conn:
+            run = await store.start_bill_run(conn, period, self.clock())
+        points, token, count = await self.accounts.billable_points(run.cursor, BATCH)
+        customers = await self.accounts.customers(p.customer_number for p in points) if points else {}
+        price_cache: dict[tuple[str, str], list[pricing.PriceList]] = {}
+        pending: list[tuple[asyncio.Future[tuple[bytes, bytes]], dict[str, Any]]] = []
+        problems: list[str] = []
+        skipped = 0
+        for point in points:
+            try:
+                async with self.db.tenant() as conn:
+                    readings = [store.as_reading(r) for r in await store.all_of(conn, uuid.UUID(point.id))]
+                    window = ledger.settlement_window(
+                        monthly_run=monthly,
+                        schedule=point.reading_schedule,
+                        period=(first, after_last),
+                        actual_days=[r.read_on for r in readings if r.source != domain.ESTIMATE],
+                        settled_until=await store.last_invoiced_day(conn, uuid.UUID(point.id)),
+                    )
+                    if window is None:
+                        skipped += 1
+                        continue
+                    lists = await self._price_lists(price_cache, point.product, point.commodity)
+                    row, settlement = await self._draft(
+                        conn, terms, point, window, lists, readings, issue_on, pricing.REGULAR, locale
+                    )
+                row["bill_run"] = period
+                doc = document_of(row, settlement, terms, point, customers[point.customer_number])
+                pending.append((self.render(terms.tenant.slug, doc), row))
+            except DomainError as err:
+                problems.append(f"{point.identifier}: {err.reason}")
+        issued = 0
+        for future, row in pending:
+            try:
+                pdf, isdoc = await future
+            except Exception as err:  # a document that cannot be rendered fails its point, not the run
+                logger.exception("invoice document of %s not rendered", row["supply_point_identifier"])
+                problems.append(f"{row['supply_point_identifier']}: document not rendered ({err})")
+                continue
+            if await self._store(Issued(row, pdf, isdoc), self.db.service):
+                issued += 1
+            else:
+                skipped += 1
+        async with self.db.tenant() as conn:
+            run = await store.advance_bill_run(
+                conn,
+                period,
+                token,
+                issued=issued,
+                skipped=skipped,
+                failed=len(problems),
+                problems=problems,
+                points=None if run.cursor else count,
+            )
+            if not token:
+                run = await store.finish_bill_run(conn, period, self.clock())
+        return run
