@@ -65,6 +65,7 @@ CLI_SCOPES = (
     "contracts:read",
     "consumption:read",
     "invoices:read",
+    "payments:read",
 )
 
 

@@ -24,7 +24,9 @@ with warnings.catch_warnings():
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 CLI_REDIRECT = "http://127.0.0.1:{port}/callback"
-CLI_SCOPE = "openid profile email offline_access supply-points:read contracts:read consumption:read"
+CLI_SCOPE = (
+    "openid profile email offline_access supply-points:read contracts:read consumption:read invoices:read payments:read"
+)
 
 
 class Loopback(httpx.AsyncBaseTransport):

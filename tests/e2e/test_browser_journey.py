@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import pyotp
 import pytest
 import sqlalchemy as sa
+from portal.billing.v1 import billing_pb2
+from portal.billing.v1.billing_pb2_grpc import BillingServiceStub
 
-from kit import demo
+from kit import context, demo, rpc
 from services.notifications import domain as notices
 
 from .browser import (
@@ -666,4 +668,71 @@ async def test_a_customer_changes_the_bank_account_and_the_advance(tab, stack, a
         await fill(page, t("New advance payment", loc), str(contract.advance_amount))
         async with page.expect_navigation():
             await page.get_by_role("button", name=t("Change the advance", loc), exact=True).click()
+    assert not found, "\n".join(found)
+
+
+# --- invoices -----------------------------------------------------------------------------------------------
+
+
+async def run_bill_runs(stack, slug: str, periods: tuple[str, ...]) -> None:
+    """The brand's bill runs as `portal billing run` makes them (a run made before issues nothing again)."""
+    system = context.CallContext(tenant_id=str(demo.tenant(slug).id), subject="test", subject_kind=context.SYSTEM)
+    channel = rpc.channel(stack.address("billing"), deadline_seconds=300)
+    try:
+        with context.bound(system):
+            for period in periods:
+                stub = BillingServiceStub(channel)
+                while not (await stub.RunBilling(billing_pb2.RunBillingRequest(period=period))).finished:
+                    pass
+    finally:
+        await channel.close()
+
+
+async def test_a_customer_finds_an_unpaid_invoice_by_amount_and_pays_by_qr(tab, stack, axe):
+    """Jana finds her settlement by its amount as she would type it, a wrong amount is refused with a clear
+    message, the invoice shows what to pay with the QR code, and its PDF opens."""
+    await run_bill_runs(stack, "volta", ("2025",))
+    page, found = tab.page, []
+    loc = demo.tenant("volta").default_locale
+    await open_brand(page, stack, "volta")
+    await sign_in(page, LOGINS["volta"])
+    nav = page.get_by_role("navigation", name=t("Main navigation", loc), exact=True)
+    await nav.get_by_role("link", name=t("Invoices and payments", loc), exact=True).click()
+    await page.wait_for_url(re.compile(r"/invoices$"))
+    found += await axe_violations(axe, page, "invoices")
+    numbers = [n.strip() for n in await page.locator("#invoices tbody th[scope=row]").all_inner_texts()]
+    assert numbers, "Jana's settlements of 2025 are listed"
+    unpaid = page.locator("#invoices tbody tr").first
+    invoice_number = (await unpaid.locator("th").inner_text()).strip()
+    amount = (await unpaid.locator("td.num").nth(1).inner_text()).replace("Kč", "").replace("CZK", "").strip()
+
+    await fill(page, t("Amount", loc), "12,345,6")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name=t("Find", loc), exact=True).click()
+    assert reason("invoice.amount_invalid", loc) in await page.locator("#filter-error").inner_text()
+    found += await axe_violations(axe, page, "invoices refused")
+
+    await fill(page, t("Amount", loc), amount)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name=t("Find", loc), exact=True).click()
+    assert invoice_number in [n.strip() for n in await page.locator("#invoices tbody th[scope=row]").all_inner_texts()]
+    async with page.expect_navigation():
+        await page.get_by_role("link", name=invoice_number, exact=True).click()
+    await page.wait_for_url(re.compile(r"/invoices/[^/]+$"))
+    found += await axe_violations(axe, page, "invoice")
+    pay = page.locator("#pay")
+    assert await pay.locator("svg").count() == 1
+    assert (await pay.locator("#pay-vs").inner_text()).strip() == invoice_number
+    assert (await pay.locator("#pay-account").inner_text()).strip()
+    pdf_href = await page.locator("#invoice-pdf").get_attribute("href")
+    # fetched by the page itself, with the signed-in session, as a click on the link would
+    status, kind, start = await page.evaluate(
+        """async (href) => {
+            const r = await fetch(href);
+            const head = new Uint8Array(await r.arrayBuffer()).slice(0, 4);
+            return [r.status, r.headers.get("content-type"), String.fromCharCode(...head)];
+        }""",
+        pdf_href,
+    )
+    assert (status, kind, start) == (200, "application/pdf", "%PDF")
     assert not found, "\n".join(found)
