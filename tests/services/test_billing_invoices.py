@@ -32,7 +32,7 @@ from .callers import as_staff, as_user
 VOLTA, BALKAN = demo.tenant("volta"), demo.tenant("balkan")
 JANA_ELECTRICITY, JANA_GAS = demo.supply_points("volta", demo.JANA)
 CENT = Decimal("0.01")
-ISDOC_XSD = Path(__file__).resolve().parents[3] / "shared" / "standards" / "isdoc-6.0.2" / "isdoc-invoice-6.0.2.xsd"
+ISDOC_XSD = Path(__file__).resolve().parents[1] / "fixtures" / "isdoc-6.0.2" / "isdoc-invoice-6.0.2.xsd"
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +240,88 @@ async def test_bill_runs_are_for_administrators(billing) -> None:
         with pytest.raises(DomainError) as refused:
             await billing.RunBilling(pb.RunBillingRequest(period="2025-13"))
         assert refused.value.reason == "bill_run.period_invalid"
+
+
+# --- payments -----------------------------------------------------------------------------------------------
+
+ENTRY = """<Ntry><Amt Ccy="{currency}">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+<BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt><AcctSvcrRef>{ref}</AcctSvcrRef>
+<BkTxCd><Prtry><Cd>10000405000</Cd><Issr>CBA</Issr></Prtry></BkTxCd>
+<NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>
+<RmtInf><Strd><CdtrRefInf><Ref>{symbol}</Ref></CdtrRefInf></Strd></RmtInf></TxDtls></NtryDtls></Ntry>"""
+
+
+def camt(iban: str, entries: list[tuple[str, str, str]], day: str = "2025-11-20") -> bytes:
+    """A camt.053.001.02 statement of `iban` with credits (reference, amount, variable symbol)."""
+    body = "".join(
+        ENTRY.format(currency="CZK", amount=amount, day=day, ref=ref, symbol=symbol) for ref, amount, symbol in entries
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>TEST-{day}</MsgId><CreDtTm>{day}T22:00:00+01:00</CreDtTm></GrpHdr>
+<Stmt><Id>TEST-{day}</Id><ElctrncSeqNb>1</ElctrncSeqNb><CreDtTm>{day}T22:00:00+01:00</CreDtTm>
+<Acct><Id><IBAN>{iban}</IBAN></Id><Ccy>CZK</Ccy></Acct>{body}</Stmt></BkToCstmrStmt></Document>""".encode()
+
+
+async def test_a_statement_pays_invoices_queues_the_rest_and_imports_once(issued, billing, infra) -> None:
+    _, invoices = issued
+    due = sorted((r for r in invoices if r["amount_due"] > 1), key=lambda r: r["number"])
+    exact, partly, over = due[0], due[1], due[2]
+    statement = camt(
+        VOLTA.collection_iban,
+        [
+            ("T-1", f"{exact['amount_due']:.2f}", exact["variable_symbol"]),
+            ("T-2", "1.00", partly["variable_symbol"]),
+            ("T-3", f"{over['amount_due'] + 100:.2f}", over["variable_symbol"]),
+            ("T-4", "500.00", "9999999999"),
+        ],
+    )
+    with as_staff(VOLTA, authz.TENANT_ADMIN):
+        done = await billing.ImportStatement(pb.ImportStatementRequest(content=statement, filename="day.xml"))
+        assert (done.lines, done.matched, done.queued, done.duplicates) == (4, 1, 3, 0)
+        again = await billing.ImportStatement(pb.ImportStatementRequest(content=statement, filename="day.xml"))
+        assert (again.lines, again.matched, again.queued, again.duplicates) == (4, 0, 0, 4)
+    settled = {
+        r["number"]: (r["settled"], r["amount_due"])
+        for r in await rows(
+            infra, "SELECT number, settled, amount_due FROM billing.invoices WHERE tenant_id = $1", VOLTA.id
+        )
+    }
+    assert settled[exact["number"]] == (exact["amount_due"], exact["amount_due"])
+    assert settled[partly["number"]][0] == Decimal("1.00")
+    assert settled[over["number"]][0] == over["amount_due"]
+    stored = await rows(
+        infra,
+        "SELECT reference, status, unallocated FROM billing.payments WHERE tenant_id = $1 ORDER BY reference",
+        VOLTA.id,
+    )
+    assert [(r["reference"], r["status"], r["unallocated"]) for r in stored] == [
+        ("T-1", "matched", Decimal("0.00")),
+        ("T-2", "partial", Decimal("0.00")),
+        ("T-3", "overpaid", Decimal("100.00")),
+        ("T-4", "unmatched", Decimal("500.00")),
+    ]
+    with as_user(VOLTA, exact["customer_number"]):
+        shown = await billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=str(exact["id"])))
+        assert (shown.invoice.status, shown.invoice.payment_string) == ("paid", "")
+        paid = await billing.ListPayments(pb.ListPaymentsRequest(customer_number=exact["customer_number"]))
+        assert exact["number"] in [item for p in paid.payments for item in p.paid_items]
+    with as_user(VOLTA, partly["customer_number"]):
+        shown = await billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=str(partly["id"])))
+        assert shown.invoice.status == "partially_paid"
+        assert f"AM:{partly['amount_due'] - 1:.2f}" in shown.invoice.payment_string
+
+
+async def test_statements_are_for_administrators_and_bad_files_change_nothing(billing, infra) -> None:
+    before = await rows(infra, "SELECT count(*) AS n FROM billing.payments")
+    with as_staff(VOLTA, authz.CUSTOMER_SERVICE):
+        with pytest.raises(DomainError) as refused:
+            await billing.ImportStatement(pb.ImportStatementRequest(content=camt(VOLTA.collection_iban, [])))
+        assert refused.value.reason == "forbidden"
+    with as_staff(VOLTA, authz.TENANT_ADMIN):
+        for content in (b"not a statement", camt(VOLTA.collection_iban, [("X", "12,5", "1")]).replace(b"</Stmt>", b"")):
+            with pytest.raises(DomainError) as refused:
+                await billing.ImportStatement(pb.ImportStatementRequest(content=content))
+            assert refused.value.reason.startswith("statement.")
+    after = await rows(infra, "SELECT count(*) AS n FROM billing.payments")
+    assert after[0]["n"] == before[0]["n"]

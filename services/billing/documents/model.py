@@ -19,7 +19,7 @@ and of a credit note, which nets no advances: amount_due = −(total + rounding)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -174,7 +174,7 @@ class InvoiceDocument:
     original_invoice_number: str = ""  # what a credit note corrects
     original_invoice_date: date | None = None
     credit_reason: str = ""  # důvod opravy, printed on a credit note
-    schedule: tuple[ScheduledAdvance, ...] = field(default=())  # the advance schedule's payments
+    schedule: tuple[ScheduledAdvance, ...] = ()  # the advance schedule's payments
 
     @property
     def advances_total(self) -> Decimal:

@@ -1,5 +1,10 @@
 """QR codes of payment strings (segno), error correction M as both SPAYD and EPC ask for print.
 
+One fixed data mask. Any of the eight masks makes a valid symbol that every reader decodes; choosing the "best" one
+means scoring all eight in pure Python, which took 9–11 ms of the ~12 ms a code cost, as much as drawing the
+rest of the invoice. The checkerboard mask spreads dark and light modules evenly over the data that follows error
+correction coding, which already looks random; the tests decode every printed code with zbar.
+
 The PDF draws the modules as vector rectangles (`dark_runs`): sharper in print and cheaper than embedding a
 picture. PNG is for e-mails and pages that want an image, SVG for HTML pages.
 """
@@ -13,12 +18,13 @@ from functools import lru_cache
 import segno
 
 QUIET_ZONE = 4  # modules of white border the QR specification asks for
+MASK = 0  # (row + column) mod 2 == 0
 
 
 @lru_cache(maxsize=64)
 def make(text: str) -> segno.QRCode:
     """The code of `text` at level M exactly (not boosted: a fixed level keeps the printed size predictable)."""
-    return segno.make(text, error="m", boost_error=False, micro=False)
+    return segno.make(text, error="m", boost_error=False, micro=False, mask=MASK)
 
 
 def png(text: str, scale: int = 4) -> bytes:

@@ -76,6 +76,13 @@ def _amount(amount: Decimal) -> str:
     return f"{amount:.2f}"
 
 
+def _valid_bic(bic: str, key: str) -> str:
+    try:
+        return _bic.validate(bic)
+    except ValidationError as err:
+        raise SpaydError("not a valid BIC", key) from err
+
+
 def _digits(value: str, key: str, limit: int = SYMBOL_MAX) -> str:
     if not (value.isascii() and value.isdigit() and len(value) <= limit):
         raise SpaydError(f"up to {limit} digits", key)
@@ -102,7 +109,7 @@ def payment_string(
     if not _iban.is_valid(account):
         raise SpaydError("not a valid IBAN", "ACC")
     if bic:
-        account += "+" + _bic.validate(bic)
+        account += "+" + _valid_bic(bic, "ACC")
     fields = {"ACC": account, "AM": _amount(amount), "CC": currency}
     if variable_symbol:
         fields["X-VS"] = _digits(variable_symbol, "X-VS")
@@ -130,10 +137,7 @@ def _account(value: str, key: str) -> None:
     if not _iban.is_valid(iban):
         raise SpaydError("not a valid IBAN", key)
     if bic:
-        try:
-            _bic.validate(bic)
-        except ValidationError as err:
-            raise SpaydError("not a valid BIC", key) from err
+        _valid_bic(bic, key)
 
 
 def _check_acc(value: str) -> None:
@@ -297,7 +301,7 @@ def epc_payload(
         "002",
         "1",  # UTF-8
         "SCT",
-        _bic.validate(bic) if bic else "",
+        _valid_bic(bic, "bic") if bic else "",
         beneficiary,
         account,
         f"EUR{amount:.2f}",
