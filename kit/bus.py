@@ -87,23 +87,33 @@ def notify_channel(service: str) -> str:
 
 async def emit(conn: AsyncConnection, service: str, message: Message) -> uuid.UUID:
     """Writes `message` to the outbox in the caller's tenant-bound transaction; returns the event id."""
-    event_id = uuid.uuid4()
+    return (await emit_many(conn, service, [message]))[0]
+
+
+async def emit_many(conn: AsyncConnection, service: str, messages: Sequence[Message]) -> list[uuid.UUID]:
+    """`emit` for many events of one change (a statement's payments) in one statement; returns their ids."""
+    if not messages:
+        return []
     ctx = context.current()
     headers = telemetry.headers()
     headers[REQUEST_HEADER] = ctx.request_id
-    await conn.execute(
-        outbox.insert().values(
-            id=event_id,
-            tenant_id=uuid.UUID(bound_tenant(conn)),
-            subject=subject_of(service, message),
-            event_type=message.DESCRIPTOR.full_name,
-            payload=message.SerializeToString(),
-            headers=headers,
-            created_at=datetime.now(UTC),
-        )
-    )
+    tenant = uuid.UUID(bound_tenant(conn))
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "tenant_id": tenant,
+            "subject": subject_of(service, m),
+            "event_type": m.DESCRIPTOR.full_name,
+            "payload": m.SerializeToString(),
+            "headers": headers,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    await conn.execute(outbox.insert(), rows)
     await conn.execute(sa.select(sa.func.pg_notify(notify_channel(service), "")))
-    return event_id
+    return [r["id"] for r in rows]
 
 
 async def connect(url: str, name: str) -> NATS:

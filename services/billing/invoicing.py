@@ -21,7 +21,6 @@ from typing import Any
 import sqlalchemy as sa
 from portal.accounts.v1 import accounts_pb2
 from portal.events.v1 import billing_pb2 as events
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit import bus
 from kit.db import Database
@@ -78,13 +77,6 @@ class Terms:
     iban: str
     bic: str
     payment_days: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Issued:
-    row: dict[str, Any]
-    pdf: bytes
-    isdoc: bytes
 
 
 def price_list_json(pl: pricing.PriceList) -> dict[str, Any]:
@@ -280,6 +272,22 @@ def settlement_json(settlement: pricing.Settlement, locale: str, terms: Terms) -
     }
 
 
+def issued_event(row: Mapping[str, Any]) -> events.InvoiceIssued:
+    return events.InvoiceIssued(
+        invoice_id=str(row["id"]),
+        number=row["number"],
+        kind=row["kind"],
+        customer_number=row["customer_number"],
+        supply_point_id=str(row["supply_point_id"]),
+        total=str(row["total"]),
+        amount_due=str(row["amount_due"]),
+        currency=row["currency"],
+        due_date=row["due_date"].isoformat(),
+        e_invoice=row["e_invoice"],
+        request_id=str(row["request_id"]) if row.get("request_id") else "",
+    )
+
+
 class Invoicing:
     def __init__(
         self,
@@ -311,42 +319,27 @@ class Invoicing:
             raise DomainError("precondition.price_list_missing", params={"product": product})
         return cache[key]
 
-    async def _draft(
+    def _row(
         self,
-        conn: AsyncConnection,
         terms: Terms,
         point: accounts_pb2.SupplyPoint,
-        window: tuple[date, date],
-        price_lists: Sequence[pricing.PriceList],
-        readings: Sequence[domain.Reading],
+        settlement: pricing.Settlement,
+        number: str,
         issue_date: date,
-        kind: str,
         locale: str,
-    ) -> tuple[dict[str, Any], pricing.Settlement]:
-        start, end = window
-        paid = await store.advances_paid(conn, uuid.UUID(point.id), start, end - timedelta(days=1))
-        settlement = pricing.settle(
-            facts_of(point),
-            start,
-            end,
-            consumption_between(point, readings, start, end),
-            price_lists,
-            [paid] if paid else [],
-            kind=kind,
-        )
-        number = pricing.invoice_number(issue_date.year, "", await store.next_invoice_number(conn, issue_date.year))
-        row = {
+    ) -> dict[str, Any]:
+        return {
             "id": uuid.uuid4(),
             "number": number,
             "variable_symbol": pricing.variable_symbol(number),
-            "kind": kind,
+            "kind": settlement.kind,
             "customer_number": point.customer_number,
             "supply_point_id": uuid.UUID(point.id),
             "supply_point_identifier": point.identifier,
             "commodity": point.commodity,
             "contract_type": point.contract.contract_type,
-            "period_from": start,
-            "period_to": end - timedelta(days=1),
+            "period_from": settlement.start,
+            "period_to": settlement.end - timedelta(days=1),
             "issue_date": issue_date,
             "due_date": pricing.next_business_day(
                 issue_date + timedelta(days=terms.payment_days), terms.tenant.country or "CZ"
@@ -361,31 +354,44 @@ class Invoicing:
             "e_invoice": point.contract.e_invoice,
             "created_at": self.clock(),
         }
-        return row, settlement
 
-    async def _store(self, issued: Issued, service: str) -> bool:
+    async def _issue(
+        self,
+        terms: Terms,
+        drafts: Sequence[tuple[accounts_pb2.SupplyPoint, accounts_pb2.Customer, pricing.Settlement]],
+        issue_date: date,
+        **extra: Any,
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """Numbers, renders and stores settlements with their InvoiceIssued, in one transaction once every
+        document is rendered; answers the rows stored and the problems of those that could not be."""
+        if not drafts:
+            return [], []
+        locale = terms.tenant.default_locale or "cs"
         async with self.db.tenant() as conn:
-            if not await store.add_invoice(conn, issued.row, issued.pdf, issued.isdoc):
-                return False
-            row = issued.row
-            await bus.emit(
-                conn,
-                service,
-                events.InvoiceIssued(
-                    invoice_id=str(row["id"]),
-                    number=row["number"],
-                    kind=row["kind"],
-                    customer_number=row["customer_number"],
-                    supply_point_id=str(row["supply_point_id"]),
-                    total=str(row["total"]),
-                    amount_due=str(row["amount_due"]),
-                    currency=row["currency"],
-                    due_date=row["due_date"].isoformat(),
-                    e_invoice=row["e_invoice"],
-                    request_id=str(row["request_id"]) if row.get("request_id") else "",
-                ),
+            first = await store.reserve_invoice_numbers(conn, issue_date.year, len(drafts))
+        rows, pending = [], []
+        for n, (point, customer, settlement) in enumerate(drafts):
+            row = (
+                self._row(
+                    terms, point, settlement, pricing.invoice_number(issue_date.year, "", first + n), issue_date, locale
+                )
+                | extra
             )
-        return True
+            rows.append(row)
+            pending.append(self.render(terms.tenant.slug, document_of(row, settlement, terms, point, customer)))
+        rendered = await asyncio.gather(*pending, return_exceptions=True)
+        issued, problems = [], []
+        for row, result in zip(rows, rendered, strict=True):
+            if isinstance(result, BaseException):
+                logger.error("invoice document of %s not rendered", row["supply_point_identifier"], exc_info=result)
+                problems.append(f"{row['supply_point_identifier']}: document not rendered ({result})")
+            else:
+                issued.append((row, *result))
+        async with self.db.tenant() as conn:
+            stored = await store.add_invoices(conn, issued)
+            done = [row for row, _, _ in issued if row["id"] in stored]
+            await bus.emit_many(conn, self.db.service, [issued_event(row) for row in done])
+        return done, problems
 
     async def run_batch(self, period: str, issue_date: date | None) -> sa.Row:
         """Settles the next batch of the tenant's supply points due in `period` and answers the run's state; the
@@ -395,57 +401,66 @@ class Invoicing:
         monthly = ledger.monthly_period(period)
         terms = await self.terms()
         issue_on = issue_date or self.clock().astimezone(await self.accounts.zone()).date()
-        locale = terms.tenant.default_locale or "cs"
         async with self.db.tenant() as conn:
             run = await store.start_bill_run(conn, period, self.clock())
         points, token, count = await self.accounts.billable_points(run.cursor, BATCH)
-        customers = await self.accounts.customers(p.customer_number for p in points) if points else {}
-        price_cache: dict[tuple[str, str], list[pricing.PriceList]] = {}
-        pending: list[tuple[asyncio.Future[tuple[bytes, bytes]], dict[str, Any]]] = []
+        # a point read on another schedule is not due in this run, whatever its readings
+        due = [p for p in points if monthly == (p.reading_schedule in ledger.MONTHLY_SCHEDULES)]
+        ids = [uuid.UUID(p.id) for p in due]
+        async with self.db.tenant() as conn:
+            readings = await store.readings_of(conn, ids)
+            settled = await store.last_invoiced_days(conn, ids)
         problems: list[str] = []
-        skipped = 0
-        for point in points:
+        windows: dict[str, tuple[date, date]] = {}
+        for point in due:
             try:
-                async with self.db.tenant() as conn:
-                    readings = [store.as_reading(r) for r in await store.all_of(conn, uuid.UUID(point.id))]
-                    window = ledger.settlement_window(
-                        monthly_run=monthly,
-                        schedule=point.reading_schedule,
-                        period=(first, after_last),
-                        actual_days=[r.read_on for r in readings if r.source != domain.ESTIMATE],
-                        settled_until=await store.last_invoiced_day(conn, uuid.UUID(point.id)),
-                    )
-                    if window is None:
-                        skipped += 1
-                        continue
-                    lists = await self._price_lists(price_cache, point.product, point.commodity)
-                    row, settlement = await self._draft(
-                        conn, terms, point, window, lists, readings, issue_on, pricing.REGULAR, locale
-                    )
-                row["bill_run"] = period
-                doc = document_of(row, settlement, terms, point, customers[point.customer_number])
-                pending.append((self.render(terms.tenant.slug, doc), row))
+                window = ledger.settlement_window(
+                    monthly_run=monthly,
+                    schedule=point.reading_schedule,
+                    period=(first, after_last),
+                    actual_days=[r.read_on for r in readings[uuid.UUID(point.id)] if r.source != domain.ESTIMATE],
+                    settled_until=settled.get(uuid.UUID(point.id)),
+                )
             except DomainError as err:
                 problems.append(f"{point.identifier}: {err.reason}")
-        issued = 0
-        for future, row in pending:
-            try:
-                pdf, isdoc = await future
-            except Exception as err:  # a document that cannot be rendered fails its point, not the run
-                logger.exception("invoice document of %s not rendered", row["supply_point_identifier"])
-                problems.append(f"{row['supply_point_identifier']}: document not rendered ({err})")
                 continue
-            if await self._store(Issued(row, pdf, isdoc), self.db.service):
-                issued += 1
-            else:
-                skipped += 1
+            if window is not None:
+                windows[point.id] = window
+        async with self.db.tenant() as conn:
+            paid = await store.advances_paid_in(
+                conn, [(uuid.UUID(p), a, b - timedelta(days=1)) for p, (a, b) in windows.items()]
+            )
+        customers = await self.accounts.customers(p.customer_number for p in due if p.id in windows) if windows else {}
+        price_cache: dict[tuple[str, str], list[pricing.PriceList]] = {}
+        drafts = []
+        for point in due:
+            if point.id not in windows:
+                continue
+            start, end = windows[point.id]
+            try:
+                lists = await self._price_lists(price_cache, point.product, point.commodity)
+                advances = paid.get(uuid.UUID(point.id), Decimal(0))
+                settlement = pricing.settle(
+                    facts_of(point),
+                    start,
+                    end,
+                    consumption_between(point, readings[uuid.UUID(point.id)], start, end),
+                    lists,
+                    [advances] if advances else [],
+                )
+            except DomainError as err:
+                problems.append(f"{point.identifier}: {err.reason}")
+                continue
+            drafts.append((point, customers[point.customer_number], settlement))
+        done, not_rendered = await self._issue(terms, drafts, issue_on, bill_run=period)
+        problems += not_rendered
         async with self.db.tenant() as conn:
             run = await store.advance_bill_run(
                 conn,
                 period,
                 token,
-                issued=issued,
-                skipped=skipped,
+                issued=len(done),
+                skipped=len(points) - len(done) - len(problems),
                 failed=len(problems),
                 problems=problems,
                 points=None if run.cursor else count,

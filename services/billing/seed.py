@@ -5,8 +5,9 @@ second time. No events: the demo's past is not news.
   continuous metering) get a reading on the first of every month, yearly-read ones one a year; the values follow
   each point's expected annual consumption and the seasonal profile, give or take a tenth.
 - Each brand's billing terms (the account customers pay to) and price lists (price_lists.py).
-- Advance plans (zálohy) of the yearly-settled points, one per year of readings and one for the year ahead, from the
-  price lists and the contract's advance cycle. Monthly-settled points pay each month's invoice instead.
+- Advance plans (zálohy) of the yearly-settled points for the year ahead, from the price lists and the contract's
+  advance cycle; the plans of the years of readings come with the demo's history (history.py), which pays them.
+  Monthly-settled points pay each month's invoice instead.
 
 The invoices, payments and reminders of those years come from the demo's history (history.py), which issues them
 through the bill run and the statement import once the portal runs.
@@ -21,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from kit import demo
+from kit.db import Database
 from kit.identifiers import GAS
 from kit.service import Runtime
 
@@ -34,8 +36,9 @@ LAST = date(2026, 11, 1)
 # the low tariff's share of a two-tariff point's consumption
 NT_SHARE = Decimal("0.55")
 MONTHLY = ledger.MONTHLY_SCHEDULES
-# the first day of each advance plan's year: the years of readings and the one ahead
-PLAN_YEARS = (FIRST, domain.months_before(FIRST, -12), LAST)
+# the first day of the advance plan's year ahead, and of the plans of the years of readings
+PLAN_AHEAD = (LAST,)
+PLANS_PAST = (FIRST, domain.months_before(FIRST, -12))
 PAYMENT_DAYS = 14
 
 
@@ -117,7 +120,9 @@ def rows_of(tenant_id: uuid.UUID, point: demo.SupplyPoint) -> tuple[list[dict[st
     return readings, values
 
 
-def advance_rows(point: demo.SupplyPoint, lists: list[pricing.PriceList]) -> list[dict[str, Any]]:
+def advance_rows(
+    point: demo.SupplyPoint, lists: list[pricing.PriceList], starts: tuple[date, ...]
+) -> list[dict[str, Any]]:
     """The advances of a yearly-settled demo point's plans; the variable symbol is its contract number's digits."""
     if point.reading_schedule in MONTHLY:
         return []
@@ -133,7 +138,7 @@ def advance_rows(point: demo.SupplyPoint, lists: list[pricing.PriceList]) -> lis
     symbol = "".join(c for c in point.contract.number if c.isdigit())[-10:]
     cycle = point.contract.advance_cycle if point.contract.advance_cycle in pricing.ADVANCES_PER_YEAR else "monthly"
     rows = []
-    for start in PLAN_YEARS:
+    for start in starts:
         plan = pricing.advance_plan(facts, product, start, cycle)
         rows += [
             {
@@ -161,7 +166,7 @@ async def seed(rt: Runtime) -> None:
             more_readings, more_values = rows_of(t.id, point)
             readings += more_readings
             values += more_values
-            advances += advance_rows(point, lists)
+            advances += advance_rows(point, lists, PLAN_AHEAD)
         async with rt.db.tenant(t.id) as conn:
             await store.add_many(conn, readings, values)
             await store.put_terms(conn, t.collection_iban, "", PAYMENT_DAYS)
@@ -180,3 +185,11 @@ async def seed(rt: Runtime) -> None:
                 ],
             )
             await store.put_advances(conn, advances)
+
+
+async def past_advances(db: Database, tenant: demo.Tenant) -> None:
+    """The advance plans of the years of readings (for the demo's history, which pays them)."""
+    lists = demo_price_lists(tenant.slug)
+    rows = [row for point in demo.supply_points(tenant.slug) for row in advance_rows(point, lists, PLANS_PAST)]
+    async with db.tenant(tenant.id) as conn:
+        await store.put_advances(conn, rows)

@@ -21,11 +21,11 @@ from portal.common.v1 import common_pb2
 from portal.events.v1 import billing_pb2 as events
 
 from kit import bus, context, fields, guard
-from kit.authz import BILLING_RUN, CONSUMPTION_READ, INVOICES_READ, PAYMENTS_READ, READINGS_WRITE
+from kit.authz import BILLING_RUN, CONSUMPTION_READ, INVOICES_READ, PAYMENTS_IMPORT, PAYMENTS_READ, READINGS_WRITE
 from kit.db import Database
 from kit.errors import DomainError
 
-from . import domain, ledger, store
+from . import domain, importing, ledger, statements, store
 from .accounts import Accounts
 from .invoicing import Invoicing
 
@@ -466,4 +466,47 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
             problems=run.problems,
             finished=run.finished_at is not None,
             points=run.points,
+        )
+
+    async def ImportStatement(self, request: pb.ImportStatementRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        guard.staff_capability(PAYMENTS_IMPORT)
+        statement, lines = statements.read(request.content)
+        # read whole before anything is stored: a statement is refused or imported, never half
+        found = list(lines)
+        async with self.db.tenant() as conn:
+            done = await importing.import_lines(conn, self.db.service, statement.account, found)
+        return pb.ImportStatementResponse(
+            lines=done.lines, matched=done.matched, queued=done.queued, duplicates=done.duplicates
+        )
+
+    async def ListPayments(self, request: pb.ListPaymentsRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        number = guard.customer_number(request.customer_number)
+        guard.capability(PAYMENTS_READ)
+        size = request.page.page_size or DEFAULT_PAGE_SIZE
+        if not 0 < size <= MAX_PAGE_SIZE:
+            raise DomainError("page_size.invalid", field="page_size")
+        after = domain.decode_page_token(request.page.page_token) if request.page.page_token else None
+        async with self.db.tenant() as conn:
+            rows, total = await store.payments_page(conn, number, after, size)
+        shown = rows[:size]
+        return pb.ListPaymentsResponse(
+            payments=[
+                pb.Payment(
+                    id=str(r.id),
+                    direction=r.direction,
+                    booked_on=r.booked_on.isoformat(),
+                    amount=_money(r.amount, r.currency),
+                    variable_symbol=r.variable_symbol,
+                    counterparty_account=r.counterparty_account,
+                    status=r.status,
+                    paid_items=[i for i in (r.paid_items or ()) if i],
+                )
+                for r in shown
+            ],
+            page=common_pb2.PageInfo(
+                next_page_token=domain.encode_page_token(shown[-1].booked_on, str(shown[-1].id))
+                if len(rows) > size
+                else "",
+                total_size=total,
+            ),
         )

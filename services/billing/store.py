@@ -432,16 +432,6 @@ async def put_advances(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
     return len(done.all())
 
 
-async def advances_paid(conn: AsyncConnection, supply_point_id: uuid.UUID, first: date, last: date) -> Decimal:
-    """What was paid of the advances due in first … last (inclusive): a settlement nets exactly that."""
-    query = sa.select(sa.func.coalesce(sa.func.sum(advances.c.paid), 0)).where(
-        scoped(conn, advances),
-        advances.c.supply_point_id == supply_point_id,
-        advances.c.due_date.between(first, last),
-    )
-    return Decimal((await conn.execute(query)).scalar_one())
-
-
 async def advances_of(
     conn: AsyncConnection,
     customer_number: str,
@@ -459,50 +449,6 @@ async def advances_of(
     if only_points is not None:
         query = query.where(advances.c.supply_point_id.in_(list(only_points)))
     return list((await conn.execute(query.order_by(advances.c.due_date, advances.c.supply_point_identifier))).all())
-
-
-async def next_invoice_number(conn: AsyncConnection, year: int) -> int:
-    """The next number of the tenant's series for a year; the row lock keeps concurrent runs apart."""
-    statement = (
-        insert(invoice_numbers)
-        .values(tenant_id=_tenant(conn), year=year, last=1)
-        .on_conflict_do_update(index_elements=["tenant_id", "year"], set_={"last": invoice_numbers.c.last + 1})
-        .returning(invoice_numbers.c.last)
-    )
-    return (await conn.execute(statement)).scalar_one()
-
-
-async def add_invoice(conn: AsyncConnection, row: dict[str, Any], pdf: bytes, isdoc: bytes) -> bool:
-    """Stores an invoice with its documents; False (and nothing stored) when the period or the request was
-    settled already."""
-    tenant = _tenant(conn)
-    done = await conn.execute(
-        insert(invoices).values(tenant_id=tenant, **row).on_conflict_do_nothing().returning(invoices.c.id)
-    )
-    if done.first() is None:
-        return False
-    await conn.execute(invoice_documents.insert().values(invoice_id=row["id"], tenant_id=tenant, pdf=pdf, isdoc=isdoc))
-    return True
-
-
-async def regular_invoice_exists(conn: AsyncConnection, supply_point_id: uuid.UUID, period_from: date) -> bool:
-    query = sa.select(invoices.c.id).where(
-        scoped(conn, invoices),
-        invoices.c.supply_point_id == supply_point_id,
-        invoices.c.kind == "regular",
-        invoices.c.period_from == period_from,
-    )
-    return (await conn.execute(query)).first() is not None
-
-
-async def last_invoiced_day(conn: AsyncConnection, supply_point_id: uuid.UUID) -> date | None:
-    """The last day settled by a regular or extraordinary invoice, where the next settlement starts after."""
-    query = sa.select(sa.func.max(invoices.c.period_to)).where(
-        scoped(conn, invoices),
-        invoices.c.supply_point_id == supply_point_id,
-        invoices.c.kind.in_(("regular", "extraordinary")),
-    )
-    return (await conn.execute(query)).scalar_one()
 
 
 async def invoice(conn: AsyncConnection, invoice_id: uuid.UUID) -> sa.Row | None:
@@ -645,7 +591,8 @@ async def advance_bill_run(
             failed=c.failed + failed,
             points=c.points if points is None else points,
             problems=sa.func.jsonb_path_query_array(
-                c.problems.op("||")(sa.literal(problems, type_=JSONB)), sa.literal_column(f"'$[0 to {MAX_PROBLEMS - 1}]'::jsonpath")
+                c.problems.op("||")(sa.literal(problems, type_=JSONB)),
+                sa.literal_column(f"'$[0 to {MAX_PROBLEMS - 1}]'::jsonpath"),
             ),
         )
         .returning(*bill_runs.c)
@@ -720,3 +667,311 @@ async def open_reminders(conn: AsyncConnection, customer_number: str) -> list[sa
         .order_by(r.issued_on.desc(), r.level.desc())
     )
     return list((await conn.execute(query)).all())
+
+
+# --- payments --------------------------------------------------------------------------------------------
+
+# the payments module's item ids carry the kind, so one allocation names an invoice or an advance
+INVOICE_ITEM = "invoice:"
+ADVANCE_ITEM = "advance:"
+# what a payment's outcome is stored as; money out that is no payment of ours is not stored
+PAYMENT_STATUS = {
+    "paid": "matched",
+    "partial": "partial",
+    "overpaid": "overpaid",
+    "unmatched": "unmatched",
+    "held": "held",
+    "reversed": "returned",
+}
+QUEUED = ("partial", "overpaid", "unmatched", "held")
+
+
+async def known_references(conn: AsyncConnection, account: str, references: Sequence[str]) -> set[str]:
+    """Of a statement's line references, those imported before (from the same account)."""
+    found: set[str] = set()
+    for i in range(0, len(references), 10_000):
+        chunk = list(references[i : i + 10_000])
+        query = sa.select(payments.c.reference).where(
+            scoped(conn, payments), payments.c.account == account, payments.c.reference.in_(chunk)
+        )
+        found.update(r.reference for r in await conn.execute(query))
+    return found
+
+
+async def items_with_symbols(conn: AsyncConnection, symbols: Sequence[str]) -> list[sa.Row]:
+    """Invoices asking for money and advances not paid in full whose variable symbol is one of `symbols`, as
+    (item id, kind, symbol, customer number, outstanding, due date, currency). Paid invoices are included, so a
+    second payment of one counts as the customer's overpayment rather than a stranger's."""
+    i, a = invoices.c, advances.c
+    found: list[sa.Row] = []
+    for n in range(0, len(symbols), 10_000):
+        chunk = list(symbols[n : n + 10_000])
+        of_invoices = sa.select(
+            (sa.literal(INVOICE_ITEM) + sa.cast(i.id, sa.Text)).label("item"),
+            sa.literal("invoice").label("kind"),
+            i.variable_symbol,
+            i.customer_number,
+            (i.amount_due - i.settled).label("outstanding"),
+            i.due_date,
+            i.currency,
+        ).where(scoped(conn, invoices), i.variable_symbol.in_(chunk), i.amount_due > 0)
+        of_advances = sa.select(
+            (sa.literal(ADVANCE_ITEM) + sa.cast(a.id, sa.Text)).label("item"),
+            sa.literal("advance").label("kind"),
+            a.variable_symbol,
+            a.customer_number,
+            (a.amount - a.paid).label("outstanding"),
+            a.due_date,
+            a.currency,
+        ).where(scoped(conn, advances), a.variable_symbol.in_(chunk), a.paid < a.amount)
+        found += list((await conn.execute(of_invoices.union_all(of_advances))).all())
+    return found
+
+
+def item_uuid(item_id: str) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    kind, _, raw = item_id.partition(":")
+    return (uuid.UUID(raw), None) if kind + ":" == INVOICE_ITEM else (None, uuid.UUID(raw))
+
+
+async def record_payments(conn: AsyncConnection, account: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Stores payments with their allocations, moves what the invoices and advances have had paid, and closes
+    the reminders of the items paid in full. Each row: the payment's columns and `allocations`, a list of
+    (item id, amount, settled) tuples."""
+    if not rows:
+        return
+    tenant = _tenant(conn)
+    await conn.execute(
+        payments.insert(),
+        [{"tenant_id": tenant, "account": account, **{k: v for k, v in r.items() if k != "allocations"}} for r in rows],
+    )
+    shares: list[dict[str, Any]] = []
+    by_invoice: dict[uuid.UUID, Decimal] = {}
+    by_advance: dict[uuid.UUID, Decimal] = {}
+    closed: list[dict[str, Any]] = []
+    for r in rows:
+        for item_id, amount, settled in r["allocations"]:
+            invoice_id, advance_id = item_uuid(item_id)
+            shares.append(
+                {
+                    "id": uuid.uuid4(),
+                    "tenant_id": tenant,
+                    "payment_id": r["id"],
+                    "invoice_id": invoice_id,
+                    "advance_id": advance_id,
+                    "amount": amount,
+                }
+            )
+            if invoice_id:
+                by_invoice[invoice_id] = by_invoice.get(invoice_id, Decimal(0)) + amount
+            else:
+                assert advance_id is not None
+                by_advance[advance_id] = by_advance.get(advance_id, Decimal(0)) + amount
+            if settled:
+                closed.append({"invoice_id": invoice_id, "advance_id": advance_id, "closed_on": r["booked_on"]})
+    if shares:
+        await conn.execute(allocations.insert(), shares)
+    for table, column, moved in ((invoices, "settled", by_invoice), (advances, "paid", by_advance)):
+        if not moved:
+            continue
+        ids, amounts = list(moved), [moved[k] for k in moved]
+        update = sa.text(
+            f"UPDATE {table.name} AS t SET {column} = t.{column} + m.amount "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:amounts AS numeric[])) AS m(id, amount) "
+            "WHERE t.id = m.id AND t.tenant_id = :tenant"
+        )
+        await conn.execute(update, {"ids": ids, "amounts": amounts, "tenant": tenant})
+    for c in closed:
+        item = (
+            reminders.c.invoice_id == c["invoice_id"] if c["invoice_id"] else reminders.c.advance_id == c["advance_id"]
+        )
+        await conn.execute(
+            reminders.update()
+            .where(scoped(conn, reminders), item, reminders.c.closed_on.is_(None))
+            .values(closed_on=c["closed_on"])
+        )
+
+
+async def payments_page(
+    conn: AsyncConnection, customer_number: str, after: tuple[date, uuid.UUID] | None, limit: int
+) -> tuple[list[sa.Row], int]:
+    p = payments.c
+    conditions: list[Any] = [scoped(conn, payments), p.customer_number == customer_number]
+    total = (await conn.execute(sa.select(sa.func.count()).select_from(payments).where(*conditions))).scalar_one()
+    if after is not None:
+        conditions.append(sa.tuple_(p.booked_on, p.id) < sa.tuple_(sa.literal(after[0]), sa.literal(after[1])))
+    paid = (
+        sa.select(sa.func.array_agg(sa.func.coalesce(invoices.c.number, sa.cast(advances.c.due_date, sa.Text))))
+        .select_from(
+            allocations.outerjoin(invoices, invoices.c.id == allocations.c.invoice_id).outerjoin(
+                advances, advances.c.id == allocations.c.advance_id
+            )
+        )
+        .where(allocations.c.payment_id == p.id, scoped(conn, allocations))
+        .scalar_subquery()
+        .label("paid_items")
+    )
+    query = sa.select(payments, paid).where(*conditions).order_by(p.booked_on.desc(), p.id.desc()).limit(limit + 1)
+    return list((await conn.execute(query)).all()), total
+
+
+async def payment_queue(conn: AsyncConnection, limit: int) -> list[sa.Row]:
+    """Payments staff must look at (partial, over-, unmatched, held), oldest first."""
+    p = payments.c
+    query = (
+        sa.select(payments)
+        .where(scoped(conn, payments), p.status.in_(QUEUED), p.resolved_at.is_(None))
+        .order_by(p.booked_on, p.id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).all())
+
+
+# --- reminders ---------------------------------------------------------------------------------------
+
+
+async def tenants_with_overdue(conn: AsyncConnection, due_before: date) -> list[uuid.UUID]:
+    """On a system connection: the tenants with an invoice or advance unpaid since before `due_before`."""
+    i, a = invoices.c, advances.c
+    query = sa.union(
+        sa.select(i.tenant_id).where(i.amount_due > i.settled, i.amount_due > 0, i.due_date < due_before),
+        sa.select(a.tenant_id).where(a.paid < a.amount, a.due_date < due_before),
+    )
+    return [r.tenant_id for r in await conn.execute(query)]
+
+
+async def overdue_items(conn: AsyncConnection, due_before: date) -> list[sa.Row]:
+    """The tenant's invoices and advances unpaid since before `due_before`, shaped as `items_with_symbols`."""
+    i, a = invoices.c, advances.c
+    of_invoices = sa.select(
+        (sa.literal(INVOICE_ITEM) + sa.cast(i.id, sa.Text)).label("item"),
+        sa.literal("invoice").label("kind"),
+        i.variable_symbol,
+        i.customer_number,
+        (i.amount_due - i.settled).label("outstanding"),
+        i.due_date,
+        i.currency,
+    ).where(scoped(conn, invoices), i.amount_due > i.settled, i.amount_due > 0, i.due_date < due_before)
+    of_advances = sa.select(
+        (sa.literal(ADVANCE_ITEM) + sa.cast(a.id, sa.Text)).label("item"),
+        sa.literal("advance").label("kind"),
+        a.variable_symbol,
+        a.customer_number,
+        (a.amount - a.paid).label("outstanding"),
+        a.due_date,
+        a.currency,
+    ).where(scoped(conn, advances), a.paid < a.amount, a.due_date < due_before)
+    return list((await conn.execute(of_invoices.union_all(of_advances))).all())
+
+
+async def reminders_sent(conn: AsyncConnection) -> list[sa.Row]:
+    """The tenant's open reminders, with the item id as the payments module names it."""
+    r = reminders.c
+    item = sa.case(
+        (r.invoice_id.is_not(None), sa.literal(INVOICE_ITEM) + sa.cast(r.invoice_id, sa.Text)),
+        else_=sa.literal(ADVANCE_ITEM) + sa.cast(r.advance_id, sa.Text),
+    ).label("item")
+    query = sa.select(item, r.level, r.issued_on, r.deadline).where(scoped(conn, reminders), r.closed_on.is_(None))
+    return list((await conn.execute(query)).all())
+
+
+async def add_reminder(conn: AsyncConnection, row: dict[str, Any]) -> bool:
+    """A reminder as given; False when that level was sent for the item already (another instance came first)."""
+    invoice_id, advance_id = item_uuid(row.pop("item"))
+    done = await conn.execute(
+        insert(reminders)
+        .values(tenant_id=_tenant(conn), invoice_id=invoice_id, advance_id=advance_id, **row)
+        .on_conflict_do_nothing()
+        .returning(reminders.c.id)
+    )
+    return done.first() is not None
+
+
+# --- a bill run's batch ------------------------------------------------------------------------------
+
+
+async def readings_of(conn: AsyncConnection, point_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[domain.Reading]]:
+    """The readings of several supply points, oldest first, in one query."""
+    values = (
+        sa.select(sa.func.jsonb_object_agg(reading_values.c.register, sa.cast(reading_values.c.value, sa.Text)))
+        .where(reading_values.c.reading_id == readings.c.id, scoped(conn, reading_values))
+        .scalar_subquery()
+        .label("values")
+    )
+    query = (
+        sa.select(readings.c.supply_point_id, readings.c.read_on, readings.c.source, values)
+        .where(scoped(conn, readings), readings.c.supply_point_id.in_(list(point_ids)))
+        .order_by(readings.c.supply_point_id, readings.c.read_on, readings.c.id)
+    )
+    found: dict[uuid.UUID, list[domain.Reading]] = {p: [] for p in point_ids}
+    for row in await conn.execute(query):
+        found[row.supply_point_id].append(as_reading(row))
+    return found
+
+
+async def last_invoiced_days(conn: AsyncConnection, point_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, date]:
+    """Per supply point, the last day a regular or extraordinary invoice settled (points never settled: absent)."""
+    i = invoices.c
+    query = (
+        sa.select(i.supply_point_id, sa.func.max(i.period_to))
+        .where(
+            scoped(conn, invoices),
+            i.supply_point_id.in_(list(point_ids)),
+            i.kind.in_(("regular", "extraordinary")),
+        )
+        .group_by(i.supply_point_id)
+    )
+    return {point: day for point, day in await conn.execute(query)}
+
+
+async def advances_paid_in(
+    conn: AsyncConnection, windows: Sequence[tuple[uuid.UUID, date, date]]
+) -> dict[uuid.UUID, Decimal]:
+    """Per (supply point, first, last day): what was paid of its advances due in those days (both inclusive)."""
+    if not windows:
+        return {}
+    query = sa.text(
+        "SELECT w.point, coalesce(sum(a.paid), 0) AS paid "
+        "FROM unnest(CAST(:points AS uuid[]), CAST(:firsts AS date[]), CAST(:lasts AS date[])) "
+        "AS w(point, first, last) "
+        "LEFT JOIN advances a ON a.supply_point_id = w.point AND a.due_date BETWEEN w.first AND w.last "
+        "AND a.tenant_id = :tenant GROUP BY w.point"
+    )
+    params = {
+        "points": [w[0] for w in windows],
+        "firsts": [w[1] for w in windows],
+        "lasts": [w[2] for w in windows],
+        "tenant": _tenant(conn),
+    }
+    return {row.point: Decimal(row.paid) for row in await conn.execute(query, params)}
+
+
+async def reserve_invoice_numbers(conn: AsyncConnection, year: int, count: int) -> int:
+    """`count` consecutive numbers of the tenant's series for `year`; returns the first."""
+    statement = (
+        insert(invoice_numbers)
+        .values(tenant_id=_tenant(conn), year=year, last=count)
+        .on_conflict_do_update(index_elements=["tenant_id", "year"], set_={"last": invoice_numbers.c.last + count})
+        .returning(invoice_numbers.c.last)
+    )
+    return (await conn.execute(statement)).scalar_one() - count + 1
+
+
+async def add_invoices(conn: AsyncConnection, issued: Sequence[tuple[dict[str, Any], bytes, bytes]]) -> set[uuid.UUID]:
+    """Stores invoices with their documents in one go; returns the ids stored (a period or request settled
+    already is skipped)."""
+    if not issued:
+        return set()
+    tenant = _tenant(conn)
+    done = await conn.execute(
+        insert(invoices).on_conflict_do_nothing().returning(invoices.c.id),
+        [{"tenant_id": tenant, **row} for row, _, _ in issued],
+    )
+    stored = {r.id for r in done}
+    documents = [
+        {"invoice_id": row["id"], "tenant_id": tenant, "pdf": pdf, "isdoc": isdoc}
+        for row, pdf, isdoc in issued
+        if row["id"] in stored
+    ]
+    if documents:
+        await conn.execute(invoice_documents.insert(), documents)
+    return stored

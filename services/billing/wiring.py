@@ -12,7 +12,9 @@ from kit.service import Runtime, ServiceSpec, Wiring
 
 from . import events, seed
 from .accounts import Accounts
+from .history import DemoHistory
 from .invoicing import Invoicing
+from .reminding import Reminders
 from .rendering import Renderer
 from .server import BillingServicer
 
@@ -22,6 +24,10 @@ async def wire(rt: Runtime) -> Wiring:
     accounts = Accounts(accounts_pb2_grpc.AccountsServiceStub(channel))
     renderer = Renderer(rt.settings.data_dir / "signing", rt.settings.render_workers)
     invoicing = Invoicing(rt.db, accounts, renderer)
+    reminders = Reminders(rt.db, accounts)
+    background = [reminders.run]
+    if rt.settings.demo and rt.settings.demo_invoices:
+        background.append(DemoHistory(rt.db, invoicing, reminders).run)
     return Wiring(
         servicers=[
             (
@@ -31,6 +37,7 @@ async def wire(rt: Runtime) -> Wiring:
             )
         ],
         subscriptions=events.SUBSCRIPTIONS,
+        background=background,
         on_stop=[channel.close, renderer.close],
     )
 
