@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -272,27 +272,48 @@ async def _hdo_import(address: str, tenant: str, path: Path, content: bytes, fmt
     return f"{done.format}: {done.codes} codes, new switching times for {shown}{more}"
 
 
-def hdo_import(path: Path, *, tenant: str, fmt: str, valid_from: str, data_dir: Path) -> int:
-    address = service_address("hdo", data_dir)
+def _target(service: str, tenant: str, data_dir: Path) -> tuple[str, str] | int:
+    """Where the running `service` listens and the tenant's id, or the exit code after saying why not."""
+    address = service_address(service, data_dir)
     if address is None:
-        print(f"portal: no running hdo service (start `portal up` or set {addr_var('hdo')})", file=sys.stderr)
+        print(f"portal: no running {service} service (start `portal up` or set {addr_var(service)})", file=sys.stderr)
         return EXIT_NOT_RUNNING
     resolved = tenant_id(tenant)
     if resolved is None:
         print(f"portal: unknown tenant {tenant!r}; give its id or a demo slug", file=sys.stderr)
         return EXIT_REFUSED
+    return address, resolved
+
+
+def _import_file(
+    service: str, path: Path, tenant: str, data_dir: Path, send: Callable[[str, str, bytes], Awaitable[str]]
+) -> int:
+    """Reads `path` and hands it to `send(address, tenant id, content)`; prints its answer or the refusal."""
+    target = _target(service, tenant, data_dir)
+    if isinstance(target, int):
+        return target
     try:
         content = path.read_bytes()
     except OSError as err:
         print(f"portal: cannot read {path}: {err.strerror}", file=sys.stderr)
         return EXIT_REFUSED
     try:
-        print(asyncio.run(_hdo_import(address, resolved, path, content, fmt, valid_from)))
+        print(asyncio.run(send(*target, content)))
     except DomainError as err:
         where = " ".join(f"{k}={v}" for k, v in sorted(err.params.items()))
         print(f"portal: {path.name} refused, nothing imported: {err.reason} {where}".rstrip(), file=sys.stderr)
         return EXIT_REFUSED
     return 0
+
+
+def hdo_import(path: Path, *, tenant: str, fmt: str, valid_from: str, data_dir: Path) -> int:
+    return _import_file(
+        "hdo",
+        path,
+        tenant,
+        data_dir,
+        lambda address, t, content: _hdo_import(address, t, path, content, fmt, valid_from),
+    )
 
 
 def _progress_bar(done: int, points: int, issued: int, failed: int, width: int = 30) -> str:
@@ -327,17 +348,34 @@ async def _bill_run(address: str, tenant: str, period: str, issue_date: str, out
     return EXIT_REFUSED if progress.failed else 0
 
 
+async def _statement_import(address: str, tenant: str, path: Path, content: bytes) -> str:
+    from portal.billing.v1 import billing_pb2
+    from portal.billing.v1.billing_pb2_grpc import BillingServiceStub
+
+    ctx = context.CallContext(tenant_id=tenant, subject="portal-cli", subject_kind=context.SYSTEM, channel="cli")
+    async with rpc.channel(address, deadline_seconds=600) as channel:
+        with context.bound(ctx):
+            done = await BillingServiceStub(channel).ImportStatement(
+                billing_pb2.ImportStatementRequest(content=content, filename=path.name)
+            )
+    return (
+        f"{path.name}: {done.lines} lines, {done.matched} paid invoices or advances, {done.queued} left for staff, "
+        f"{done.duplicates} imported before"
+    )
+
+
+def statement_import(path: Path, *, tenant: str, data_dir: Path) -> int:
+    return _import_file(
+        "billing", path, tenant, data_dir, lambda address, t, content: _statement_import(address, t, path, content)
+    )
+
+
 def billing_run(*, tenant: str, period: str, issue_date: str, data_dir: Path) -> int:
-    address = service_address("billing", data_dir)
-    if address is None:
-        print(f"portal: no running billing service (start `portal up` or set {addr_var('billing')})", file=sys.stderr)
-        return EXIT_NOT_RUNNING
-    resolved = tenant_id(tenant)
-    if resolved is None:
-        print(f"portal: unknown tenant {tenant!r}; give its id or a demo slug", file=sys.stderr)
-        return EXIT_REFUSED
+    target = _target("billing", tenant, data_dir)
+    if isinstance(target, int):
+        return target
     try:
-        return asyncio.run(_bill_run(address, resolved, period, issue_date, sys.stdout))
+        return asyncio.run(_bill_run(*target, period, issue_date, sys.stdout))
     except KeyboardInterrupt:
         print("\nportal: stopped; run the same command again to go on where it stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -389,7 +427,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--period", required=True, help="YYYY for yearly settlements, YYYY-MM for monthly ones")
     run.add_argument("--issue-date", default="", help="YYYY-MM-DD (default: today)")
     run.add_argument("--data-dir", type=Path, default=default_data_dir(), help="of the running portal")
+    text = "import a bank statement (camt.053 or ABO/GPC) and match its payments to invoices and advances"
+    statement = billing_commands.add_parser("import", help=text, description=text)
+    statement.add_argument("file", type=Path)
+    statement.add_argument(
+        "--tenant", default=demo.tenants()[0].slug, help="tenant id or demo slug (default: %(default)s)"
+    )
+    statement.add_argument("--data-dir", type=Path, default=default_data_dir(), help="of the running portal")
     args = parser.parse_args(argv)
+    if args.command == "billing" and args.billing_command == "import":
+        return statement_import(args.file, tenant=args.tenant, data_dir=args.data_dir)
     if args.command == "billing":
         return billing_run(tenant=args.tenant, period=args.period, issue_date=args.issue_date, data_dir=args.data_dir)
     if args.command == "hdo":

@@ -9,6 +9,7 @@ from litestar.params import Parameter
 from portal.billing.v1 import billing_pb2
 
 from kit import context
+from kit.errors import DomainError
 
 from .. import invoices
 from ..principal import Principal
@@ -87,28 +88,24 @@ class BillingApi(Controller):
         return schemas.invoice(resp.invoice, detail=True)
 
     @get(
-        "/invoices/{invoice_id:str}/pdf",
-        summary="The invoice as a PDF sealed with the supplier's certificate (PAdES), with its ISDOC attached",
-        media_type="application/pdf",
+        "/invoices/{invoice_id:str}/{fmt:str}",
+        summary="The invoice as a document: `pdf`, sealed with the supplier's certificate (PAdES) with its ISDOC "
+        "attached, or `isdoc`, ISDOC 6.0.2 for Czech accounting software",
         responses=_problems(s404=NOT_FOUND),
     )
-    async def invoice_pdf(
-        self, request: Request, principal: Principal, services: Services, customer_number: str, invoice_id: str
+    async def invoice_document(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        customer_number: str,
+        invoice_id: str,
+        fmt: str,
     ) -> Response:
+        if fmt not in invoices.FORMATS:
+            raise DomainError("not_found")
         with context.bound(_ctx(request, principal, customer_number)):
-            return await invoices.document(services.billing, invoice_id, "pdf")
-
-    @get(
-        "/invoices/{invoice_id:str}/isdoc",
-        summary="The invoice as ISDOC 6.0.2, for Czech accounting software",
-        media_type="application/x-isdoc+xml",
-        responses=_problems(s404=NOT_FOUND),
-    )
-    async def invoice_isdoc(
-        self, request: Request, principal: Principal, services: Services, customer_number: str, invoice_id: str
-    ) -> Response:
-        with context.bound(_ctx(request, principal, customer_number)):
-            return await invoices.document(services.billing, invoice_id, "isdoc")
+            return await invoices.document(services.billing, invoice_id, fmt)
 
     @get(
         "/advances",

@@ -1,7 +1,9 @@
 """The demo's invoicing history, made the way a supplier makes it: the advances of the first year paid, the bill
 runs of 2025 (yearly settlements and the monthly ones from November 2025), their invoices and the next year's
-advances paid from a bank statement, the bill runs of 2026, and those invoices paid too — all but Jana's electricity
-settlement, which stays unpaid and overdue and gets its reminder. So a newcomer signing in sees a lived-in account.
+advances paid from a bank statement, the bill runs of 2026, and those invoices paid too — all but the factory's
+(tovarna@esco.example) electricity invoice of October 2026, which stays unpaid and overdue and gets its reminder. So a
+newcomer signing in sees a lived-in account: settlements with overpayments (Jana's advances were generous) and
+underpayments, paid advances, and one debt.
 
 It runs in the background once the portal is up (it needs accounts serving), when demo data and
 PORTAL_DEMO_INVOICES are on; every step is idempotent, so a restart adds only what is missing.
@@ -38,8 +40,12 @@ YEAR_ONE = (("2025", date(2025, 11, 5)),) + tuple(
 YEAR_TWO = (_month(date(2026, 10, 1)), ("2026", date(2026, 11, 5)))
 # payments come in a few days before they are due
 EARLY_DAYS = 3
-# the settlement left unpaid: Jana's electricity of 2026
-UNPAID_POINT = next(p for p in demo.supply_points("volta", demo.JANA) if p.commodity == "electricity")
+# the invoice left unpaid: the factory's monthly electricity of October 2026
+UNPAID_POINT = next(
+    p
+    for p in demo.supply_points("esco", demo.TOVARNA)
+    if p.commodity == "electricity" and p.reading_schedule == "monthly"
+)
 UNPAID_FROM = date(2026, 10, 31)
 ACCOUNTS_WAIT_SECONDS = 120.0
 

@@ -143,3 +143,22 @@ def payment_code(
         text=variable_symbol,
         purpose=spayd.EPC_PURPOSE.get(commodity, ""),
     )
+
+
+def extraordinary_window(actual_days: Sequence[date], settled_until: date | None, day: date) -> tuple[date, date]:
+    """The days [start, day) an extraordinary settlement (mimořádné vyúčtování) asked for `day` covers: from where
+    the last settlement ended (or the point's oldest reading within a year) to the actual reading on `day`.
+    Refused with a reason when there is no reading on that day or nothing left to settle before it."""
+    if day not in set(actual_days):
+        raise DomainError("settlement.reading_missing", field="reading_day", params={"day": day.isoformat()})
+    if settled_until is not None:
+        start = settled_until + timedelta(days=1)
+    else:
+        year_before = date(day.year - 1, day.month, min(day.day, 28))
+        earlier = [d for d in actual_days if year_before <= d < day]
+        if not earlier:
+            raise DomainError("settlement.nothing_to_settle", field="reading_day", params={"day": day.isoformat()})
+        start = earlier[0]
+    if start >= day or start not in set(actual_days):
+        raise DomainError("settlement.nothing_to_settle", field="reading_day", params={"day": day.isoformat()})
+    return start, day

@@ -698,33 +698,39 @@ async def known_references(conn: AsyncConnection, account: str, references: Sequ
     return found
 
 
-async def items_with_symbols(conn: AsyncConnection, symbols: Sequence[str]) -> list[sa.Row]:
-    """Invoices asking for money and advances not paid in full whose variable symbol is one of `symbols`, as
-    (item id, kind, symbol, customer number, outstanding, due date, currency). Paid invoices are included, so a
-    second payment of one counts as the customer's overpayment rather than a stranger's."""
+def _open_items(conn: AsyncConnection, invoice_filter: Any, advance_filter: Any) -> Any:
+    """Invoices asking for money and advances not paid in full, as the payments module's items: (item id, kind,
+    symbol, customer number, outstanding, due date, currency)."""
     i, a = invoices.c, advances.c
+    of_invoices = sa.select(
+        (sa.literal(INVOICE_ITEM) + sa.cast(i.id, sa.Text)).label("item"),
+        sa.literal("invoice").label("kind"),
+        i.variable_symbol,
+        i.customer_number,
+        (i.amount_due - i.settled).label("outstanding"),
+        i.due_date,
+        i.currency,
+    ).where(scoped(conn, invoices), i.amount_due > 0, invoice_filter)
+    of_advances = sa.select(
+        (sa.literal(ADVANCE_ITEM) + sa.cast(a.id, sa.Text)).label("item"),
+        sa.literal("advance").label("kind"),
+        a.variable_symbol,
+        a.customer_number,
+        (a.amount - a.paid).label("outstanding"),
+        a.due_date,
+        a.currency,
+    ).where(scoped(conn, advances), a.paid < a.amount, advance_filter)
+    return of_invoices.union_all(of_advances)
+
+
+async def items_with_symbols(conn: AsyncConnection, symbols: Sequence[str]) -> list[sa.Row]:
+    """The items (`_open_items`) whose variable symbol is one of `symbols`. Paid invoices are included, so a second
+    payment of one counts as the customer's overpayment rather than a stranger's."""
     found: list[sa.Row] = []
     for n in range(0, len(symbols), 10_000):
         chunk = list(symbols[n : n + 10_000])
-        of_invoices = sa.select(
-            (sa.literal(INVOICE_ITEM) + sa.cast(i.id, sa.Text)).label("item"),
-            sa.literal("invoice").label("kind"),
-            i.variable_symbol,
-            i.customer_number,
-            (i.amount_due - i.settled).label("outstanding"),
-            i.due_date,
-            i.currency,
-        ).where(scoped(conn, invoices), i.variable_symbol.in_(chunk), i.amount_due > 0)
-        of_advances = sa.select(
-            (sa.literal(ADVANCE_ITEM) + sa.cast(a.id, sa.Text)).label("item"),
-            sa.literal("advance").label("kind"),
-            a.variable_symbol,
-            a.customer_number,
-            (a.amount - a.paid).label("outstanding"),
-            a.due_date,
-            a.currency,
-        ).where(scoped(conn, advances), a.variable_symbol.in_(chunk), a.paid < a.amount)
-        found += list((await conn.execute(of_invoices.union_all(of_advances))).all())
+        query = _open_items(conn, invoices.c.variable_symbol.in_(chunk), advances.c.variable_symbol.in_(chunk))
+        found += list((await conn.execute(query)).all())
     return found
 
 
@@ -840,27 +846,10 @@ async def tenants_with_overdue(conn: AsyncConnection, due_before: date) -> list[
 
 
 async def overdue_items(conn: AsyncConnection, due_before: date) -> list[sa.Row]:
-    """The tenant's invoices and advances unpaid since before `due_before`, shaped as `items_with_symbols`."""
+    """The tenant's items (`_open_items`) unpaid since before `due_before`."""
     i, a = invoices.c, advances.c
-    of_invoices = sa.select(
-        (sa.literal(INVOICE_ITEM) + sa.cast(i.id, sa.Text)).label("item"),
-        sa.literal("invoice").label("kind"),
-        i.variable_symbol,
-        i.customer_number,
-        (i.amount_due - i.settled).label("outstanding"),
-        i.due_date,
-        i.currency,
-    ).where(scoped(conn, invoices), i.amount_due > i.settled, i.amount_due > 0, i.due_date < due_before)
-    of_advances = sa.select(
-        (sa.literal(ADVANCE_ITEM) + sa.cast(a.id, sa.Text)).label("item"),
-        sa.literal("advance").label("kind"),
-        a.variable_symbol,
-        a.customer_number,
-        (a.amount - a.paid).label("outstanding"),
-        a.due_date,
-        a.currency,
-    ).where(scoped(conn, advances), a.paid < a.amount, a.due_date < due_before)
-    return list((await conn.execute(of_invoices.union_all(of_advances))).all())
+    query = _open_items(conn, sa.and_(i.amount_due > i.settled, i.due_date < due_before), a.due_date < due_before)
+    return list((await conn.execute(query)).all())
 
 
 async def reminders_sent(conn: AsyncConnection) -> list[sa.Row]:

@@ -116,3 +116,21 @@ def test_the_payment_code_is_a_spayd_in_crowns_and_an_epc_code_in_euro() -> None
     nothing = dict(iban="CZ6508000000192000145399", bic="", recipient="x", currency="CZK", variable_symbol="1")
     assert ledger.payment_code(**nothing, amount=D("0"), due_date=None) == ""
     assert ledger.payment_code(**nothing, amount=D("-5"), due_date=None) == ""
+
+
+def test_an_extraordinary_settlement_runs_from_the_last_one_to_the_reading_on_the_day() -> None:
+    days = [date(2025, 11, 1), date(2026, 3, 14), date(2026, 11, 1)]
+    assert ledger.extraordinary_window(days, None, date(2026, 3, 14)) == (date(2025, 11, 1), date(2026, 3, 14))
+    assert ledger.extraordinary_window(days, date(2026, 3, 13), date(2026, 11, 1)) == (
+        date(2026, 3, 14),
+        date(2026, 11, 1),
+    )
+    for settled, day, reason in (
+        (None, date(2026, 3, 15), "settlement.reading_missing"),
+        (date(2026, 3, 13), date(2026, 3, 14), "settlement.nothing_to_settle"),
+        (date(2026, 3, 20), date(2026, 11, 1), "settlement.nothing_to_settle"),
+        (None, date(2025, 11, 1), "settlement.nothing_to_settle"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            ledger.extraordinary_window(days, settled, day)
+        assert refused.value.reason == reason
