@@ -293,6 +293,7 @@ def test_oauth_clients() -> None:
             "contracts:read",
             "consumption:read",
             "invoices:read",
+            "payments:read",
         }
         assert not (set(cli.scopes) - {"openid", "profile", "email", "offline_access"}) - set(authz.SCOPE_CAPABILITIES)
         assert not web.public and web.first_party
