@@ -3,17 +3,16 @@ QR code, seal, ISDOC, stored, event written for publishing.
 
     python -m bench.billing [--months 12] [--no-record]
 
-A portal of its own (without the demo's invoicing history) settles volta's demo supply points as the CLI does,
-batch after batch through `BillingService.RunBilling`: the yearly-read points for 2025, then the monthly-read ones
-month by month. The figure is the invoices issued over the wall time of the runs; the outbox is counted to show every
-invoice's InvoiceIssued was written with it.
+A portal of its own (the harness leaves out the demo's invoicing history) settles volta's demo supply points as the
+CLI does, batch after batch through `BillingService.RunBilling`: the yearly-read points for 2025, then the
+monthly-read ones month by month. The figure is the invoices issued over the wall time of the runs; the outbox is
+counted to show every invoice's InvoiceIssued was written with it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 
 import asyncpg
@@ -63,7 +62,6 @@ def main() -> None:
     m = h.machine()
     tenant_id = str(demo.tenant("volta").id)
     periods = ["2025"] + [f"{2025 + (10 + i) // 12}-{(10 + i) % 12 + 1:02d}" for i in range(args.months)]
-    os.environ["PORTAL_DEMO_INVOICES"] = "0"
     with h.running_portal() as portal:
         state = read_json(portal.data_dir.absolute() / cli.STATE_FILE) or {}
         address = cli.service_address("billing", portal.data_dir) or ""
