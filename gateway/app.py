@@ -28,6 +28,7 @@ from kit.service import freeze_startup_objects
 
 from . import hdo, oauth
 from .api import schemas
+from .api.billing import BillingApi
 from .api.v1 import ApiV1
 from .principal import Principal, PrincipalCache, principal_of
 from .security import security_headers
@@ -191,10 +192,22 @@ async def healthz() -> dict[str, str]:
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
+    from .staff import audit_pages as staff_audit_pages
+    from .staff import catalog_pages as staff_catalog_pages
     from .staff import customers_pages as staff_customers_pages
     from .staff import pages as staff_pages
+    from .staff import payments_pages as staff_payments_pages
     from .staff import requests_pages as staff_requests_pages
-    from .web import details_pages, hdo_pages, pages, preferences_pages, readings_pages, requests_pages, token_pages
+    from .web import (
+        details_pages,
+        hdo_pages,
+        invoices_pages,
+        pages,
+        preferences_pages,
+        readings_pages,
+        requests_pages,
+        token_pages,
+    )
 
     settings = settings or Settings.from_env()
     https = settings.public_scheme == "https"
@@ -218,6 +231,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     tenant_routes = [
         *oauth.HANDLERS,
         ApiV1,
+        BillingApi,
         *pages.ROUTES,
         *hdo_pages.ROUTES,
         *readings_pages.ROUTES,
@@ -226,8 +240,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         *details_pages.ROUTES,
         *staff_pages.ROUTES,
         *requests_pages.ROUTES,
+        *invoices_pages.ROUTES,
         *staff_requests_pages.ROUTES,
         *staff_customers_pages.ROUTES,
+        *staff_payments_pages.ROUTES,
+        *staff_catalog_pages.ROUTES,
+        *staff_audit_pages.ROUTES,
     ]
     return Litestar(
         route_handlers=[

@@ -14,6 +14,8 @@ from portal.accounts.v1 import accounts_pb2
 from portal.requests.v1 import requests_pb2
 from portal.requests.v1.requests_pb2_grpc import RequestsServiceStub
 
+from kit.errors import DomainError
+
 from .hdo import instant
 from .web import views
 
@@ -45,11 +47,21 @@ def submit_request(
         values=[requests_pb2.FieldValue(name=k[:64], value=v[: MAX_VALUE + 1]) for k, v in values.items()],
         channel=channel.strip()[:32],
         idempotency_key=idempotency_key.strip()[: MAX_KEY + 1],
-        attachments=[
-            requests_pb2.Attachment(file_name=name[:300], content_type=kind[:100], content=content)
-            for name, kind, content in attachments
-        ],
+        attachments=attachments_of(attachments),
     )
+
+
+def attachments_of(files: Iterable[tuple[str, str, bytes]]) -> list[requests_pb2.Attachment]:
+    return [
+        requests_pb2.Attachment(file_name=name[:300], content_type=kind[:100], content=content)
+        for name, kind, content in files
+    ]
+
+
+def check_sizes(files: Iterable[tuple[str, str, bytes]]) -> None:
+    """Refuses here a file too large, so it never travels on to the service."""
+    if any(len(content) > MAX_ATTACHMENT_BYTES for _, _, content in files):
+        raise DomainError("request.attachment_size", field="attachments")
 
 
 def form_fields(entry: requests_pb2.CatalogEntry, typed: Mapping[str, str]) -> tuple[views.RequestField, ...]:

@@ -40,6 +40,7 @@ audit_log = sa.Table(
     sa.Column("before", sa.JSON),
     sa.Column("after", sa.JSON),
     sa.Column("request_id", sa.Text, nullable=False),
+    sa.Column("customer_number", sa.Text, nullable=False),
 )
 
 
@@ -50,11 +51,17 @@ async def record(
     action: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
+    *,
+    customer_number: str = "",
 ) -> None:
-    """Records who (from the call context) changed `entity` in the caller's transaction."""
+    """Records who (from the call context) changed `entity` in the caller's transaction; `customer_number` is the
+    customer it concerns, where there is one (the staff console filters the log by it)."""
     ctx = context.current()
+    # only when given, so a service whose trail has no such column yet still records
+    concerning = {"customer_number": customer_number} if customer_number else {}
     await conn.execute(
         audit_log.insert().values(
+            **concerning,
             tenant_id=uuid.UUID(bound_tenant(conn)),
             at=sa.func.now(),
             actor=ctx.subject or "anonymous",
@@ -75,6 +82,7 @@ class Query:
     actor: str
     entity: str
     entity_id: str
+    customer_number: str
     since: datetime | None
     until: datetime | None
     # keyset: entries older than this id (ids grow with time)
@@ -101,6 +109,7 @@ def query(wanted: common_pb2.AuditFilter, page: common_pb2.PageRequest) -> Query
         actor=wanted.actor.strip()[:MAX_FILTER],
         entity=wanted.entity.strip()[:MAX_FILTER],
         entity_id=wanted.entity_id.strip()[:MAX_FILTER],
+        customer_number=wanted.customer_number.strip()[:MAX_FILTER],
         since=since,
         until=until,
         before_id=before_id,
@@ -119,6 +128,7 @@ async def listing(conn: AsyncConnection, q: Query) -> tuple[list[common_pb2.Audi
         (audit_log.c.actor, q.actor),
         (audit_log.c.entity, q.entity),
         (audit_log.c.entity_id, q.entity_id),
+        (audit_log.c.customer_number, q.customer_number),
     ):
         if value:
             stmt = stmt.where(column == value)
@@ -142,6 +152,7 @@ async def listing(conn: AsyncConnection, q: Query) -> tuple[list[common_pb2.Audi
             action=r.action,
             before_json=_json(r.before),
             after_json=_json(r.after),
+            customer_number=r.customer_number,
         )
         for r in shown
     ]

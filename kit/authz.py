@@ -53,6 +53,11 @@ _ALL = frozenset(ALL_CAPABILITIES)
 
 # capabilities of the customer as a whole rather than of one supply point
 CUSTOMER_LEVEL: frozenset[str] = frozenset({CONTACT_WRITE, ACCESS_MANAGE})
+# what the permission matrix decides per contract type, in the order the staff console shows it
+PER_CONTRACT: tuple[str, ...] = tuple(c for c in ALL_CAPABILITIES if c not in CUSTOMER_LEVEL)
+# what every contract type keeps whatever the tenant edits: without them a customer could not see the supply point
+# or contract at all, not even to file a request about it
+TO_VIEW_OWN_DATA: frozenset[str] = frozenset({SUPPLY_POINTS_READ, CONTRACTS_READ})
 
 OWNER = "owner"
 DELEGATE = "delegate"
@@ -204,10 +209,26 @@ REQUESTS_WORK = "requests:work"
 CUSTOMERS_READ = "customers:read"
 # the services' audit trails: who changed what, including other staff, so administrators only
 AUDIT_READ = "audit:read"
+# the request catalog and the permission matrix: what every customer of the tenant may do, so administrators only
+CATALOG_EDIT = "catalog:edit"
+# issuing the tenant's invoices and importing its bank statements move money, so administrators only
+BILLING_RUN = "billing:run"
+PAYMENTS_IMPORT = "payments:import"
 
 _STAFF_CAPABILITIES: Mapping[str, frozenset[str]] = {
     CUSTOMER_SERVICE: frozenset({OUTAGES_READ, REQUESTS_WORK, CUSTOMERS_READ}),
-    TENANT_ADMIN: frozenset({OUTAGES_READ, HDO_IMPORT, REQUESTS_WORK, CUSTOMERS_READ, AUDIT_READ}),
+    TENANT_ADMIN: frozenset(
+        {
+            OUTAGES_READ,
+            HDO_IMPORT,
+            REQUESTS_WORK,
+            CUSTOMERS_READ,
+            AUDIT_READ,
+            CATALOG_EDIT,
+            BILLING_RUN,
+            PAYMENTS_IMPORT,
+        }
+    ),
 }
 
 

@@ -1,5 +1,8 @@
 """The tenant's permission matrix (contract type → capabilities) as services other than accounts read it: asked of
-accounts as the system, kept a minute per tenant, so the one table in accounts decides for every service."""
+accounts as the system, kept a minute per tenant, so the one table in accounts decides for every service. A tenant
+administrator's change therefore reaches every service within that minute; a service that consumes accounts'
+PermissionMatrixChanged `forget`s the tenant's copy at once (one replica gets each event, the others wait out the
+minute)."""
 
 from __future__ import annotations
 
@@ -34,3 +37,6 @@ class PermissionMatrices:
         matrix = {r.contract_type: frozenset(r.capabilities) for r in rows}
         self._kept[tenant] = (time.monotonic() + TTL_SECONDS, matrix)
         return matrix
+
+    def forget(self, tenant_id: str) -> None:
+        self._kept.pop(tenant_id, None)

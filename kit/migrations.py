@@ -120,3 +120,13 @@ def create_audit_table() -> None:
     )
     op.create_index("audit_log_entity", "audit_log", ["tenant_id", "entity", "entity_id", "at"])
     enable_tenant_rls("audit_log")
+
+
+def add_audit_customer_number(*, listing_index: bool) -> None:
+    """The customer an audit entry concerns, so the staff console's merged log filters by customer number; with
+    `listing_index`, the index the newest-first listing reads where the service has none yet."""
+    op.add_column("audit_log", sa.Column("customer_number", sa.Text, nullable=False, server_default=""))
+    op.create_index("audit_log_customer", "audit_log", ["tenant_id", "customer_number", "id"])
+    if listing_index:
+        op.create_index("audit_log_at", "audit_log", ["tenant_id", "id"])
+        op.create_index("audit_log_actor", "audit_log", ["tenant_id", "actor", "id"])

@@ -451,6 +451,27 @@ class RequestEvent(msgspec.Struct):
     by: str
 
 
+class AttachmentInfo(msgspec.Struct):
+    """A file sent with a request; its content is downloaded from `href`."""
+
+    id: str
+    file_name: str
+    content_type: str
+    size: int
+    href: str
+
+
+class NewAttachment(msgspec.Struct, forbid_unknown_fields=True):
+    """A file sent with a request or with the information added: a PDF, a JPEG, PNG, WebP or HEIC image, or plain
+    text, 1 to 1,000,000 bytes."""
+
+    file_name: str
+    # application/pdf, image/jpeg, image/png, image/webp, image/heic or text/plain
+    content_type: str
+    # the file's bytes, base64-encoded
+    content: bytes
+
+
 class CustomerRequest(msgspec.Struct):
     """A request (žádost) of the customer, from any channel."""
 
@@ -469,10 +490,12 @@ class CustomerRequest(msgspec.Struct):
     updated_at: str
     # the type's fields as filed
     values: dict[str, str]
-    # what the caller may do now: add_info, cancel (POST the pages' forms; the API files requests only)
+    # what the caller may do now: add_info, cancel (POST them to the request's steps)
     actions: list[str]
     # only when one request is asked for
     timeline: list[RequestEvent] | None = None
+    # only when one request is asked for
+    attachments: list[AttachmentInfo] | None = None
 
 
 class CustomerRequestPage(msgspec.Struct):
@@ -488,9 +511,23 @@ class NewCustomerRequest(msgspec.Struct, forbid_unknown_fields=True):
     values: dict[str, str]
     # required by every type but invoice_complaint and free_text
     supply_point_id: str = ""
+    # at most 3
+    attachments: list[NewAttachment] = []
 
 
-def customer_request(r: requests_pb2.Request, *, with_timeline: bool = False) -> CustomerRequest:
+class RequestStep(msgspec.Struct, forbid_unknown_fields=True):
+    """A step the customer takes on their request: add_info (while it waits for them; the information in `reason`,
+    files allowed) or cancel (while nobody works on it)."""
+
+    action: str
+    reason: str = ""
+    # add_info only; at most 3 a step and 12 a request
+    attachments: list[NewAttachment] = []
+
+
+def customer_request(r: requests_pb2.Request, *, with_timeline: bool = False, href: str = "") -> CustomerRequest:
+    """The request as the API shows it; with `with_timeline` (one request asked for) its timeline and its files,
+    each downloaded under `href`."""
     return CustomerRequest(
         id=r.id,
         customer_number=r.customer_number,
@@ -510,4 +547,196 @@ def customer_request(r: requests_pb2.Request, *, with_timeline: bool = False) ->
         ]
         if with_timeline
         else None,
+        attachments=[
+            AttachmentInfo(
+                id=a.id,
+                file_name=a.file_name,
+                content_type=a.content_type,
+                size=a.size,
+                href=f"{href}/attachments/{a.id}",
+            )
+            for a in r.attachments
+        ]
+        if with_timeline
+        else None,
+    )
+
+
+# --- invoices, advances, balance ----------------------------------------------------------------------------
+
+
+class InvoiceLine(msgspec.Struct):
+    code: str
+    description: str
+    quantity: str
+    # MWh or month
+    unit: str
+    unit_price: str
+    base: str
+    # a fraction: 0.21 is 21 %
+    vat_rate: str
+    vat: str
+    total: str
+    valid_from: str
+    valid_to: str
+
+
+class VatRate(msgspec.Struct):
+    rate: str
+    base: str
+    vat: str
+    total: str
+
+
+class Invoice(msgspec.Struct):
+    """A settlement (regular or extraordinary) or a credit note. Days are local days YYYY-MM-DD; the period's last
+    day is inclusive. `amount_due` is positive to pay, negative an overpayment to be refunded."""
+
+    id: str
+    number: str
+    # regular, extraordinary or credit_note
+    kind: str
+    variable_symbol: str
+    customer_number: str
+    supply_point_id: str
+    supply_point_identifier: str
+    commodity: str
+    period_from: str
+    period_to: str
+    issue_date: str
+    due_date: str
+    total: Money
+    advances: Money
+    amount_due: Money
+    outstanding: Money
+    # unpaid, partially_paid, paid, refund_due, refunded, settled
+    status: str
+    overdue: bool
+    # the QR payment string (SPAYD in CZK, the EPC code in EUR) of what is still to pay; null when nothing is
+    payment_string: str | None
+    original_invoice_number: str | None
+    lines: list[InvoiceLine] | None = None
+    vat_breakdown: list[VatRate] | None = None
+
+
+class InvoicePage(msgspec.Struct):
+    items: list[Invoice]
+    total: int
+    next_page_token: str | None
+
+
+class Advance(msgspec.Struct):
+    id: str
+    supply_point_id: str
+    supply_point_identifier: str
+    variable_symbol: str
+    due_date: str
+    amount: Money
+    outstanding: Money
+    # unpaid, partially_paid or paid
+    status: str
+    overdue: bool
+    payment_string: str | None
+
+
+class Reminder(msgspec.Struct):
+    # 1 first reminder, 2 second, 3 final notice before disconnection
+    level: int
+    issued_on: str
+    deadline: str
+    invoice_number: str | None
+    advance_due_date: str | None
+    amount: Money
+
+
+class Balance(msgspec.Struct):
+    # positive: owed by today; negative: overpaid
+    balance: Money
+    overdue: Money
+    reminders: list[Reminder]
+    # the first day supply may be disconnected for unpaid items; null when none
+    disconnection_from: str | None
+
+
+def _money(m: common_pb2.Money) -> Money:
+    return Money(amount=m.amount, currency=m.currency)
+
+
+def invoice(i: billing_pb2.Invoice, *, detail: bool = False) -> Invoice:
+    return Invoice(
+        id=i.id,
+        number=i.number,
+        kind=i.kind,
+        variable_symbol=i.variable_symbol,
+        customer_number=i.customer_number,
+        supply_point_id=i.supply_point_id,
+        supply_point_identifier=i.supply_point_identifier,
+        commodity=i.commodity,
+        period_from=i.period_from,
+        period_to=i.period_to,
+        issue_date=i.issue_date,
+        due_date=i.due_date,
+        total=_money(i.total),
+        advances=_money(i.advances),
+        amount_due=_money(i.amount_due),
+        outstanding=_money(i.outstanding),
+        status=i.status,
+        overdue=i.overdue,
+        payment_string=i.payment_string or None,
+        original_invoice_number=i.original_invoice_number or None,
+        lines=[
+            InvoiceLine(
+                code=line.code,
+                description=line.description,
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                base=line.base,
+                vat_rate=line.vat_rate,
+                vat=line.vat,
+                total=line.total,
+                valid_from=line.valid_from,
+                valid_to=line.valid_to,
+            )
+            for line in i.lines
+        ]
+        if detail
+        else None,
+        vat_breakdown=[VatRate(rate=v.rate, base=v.base, vat=v.vat, total=v.total) for v in i.vat_breakdown]
+        if detail
+        else None,
+    )
+
+
+def advance(a: billing_pb2.Advance) -> Advance:
+    return Advance(
+        id=a.id,
+        supply_point_id=a.supply_point_id,
+        supply_point_identifier=a.supply_point_identifier,
+        variable_symbol=a.variable_symbol,
+        due_date=a.due_date,
+        amount=_money(a.amount),
+        outstanding=_money(a.outstanding),
+        status=a.status,
+        overdue=a.overdue,
+        payment_string=a.payment_string or None,
+    )
+
+
+def balance(b: billing_pb2.GetBalanceResponse) -> Balance:
+    return Balance(
+        balance=_money(b.balance),
+        overdue=_money(b.overdue),
+        reminders=[
+            Reminder(
+                level=r.level,
+                issued_on=r.issued_on,
+                deadline=r.deadline,
+                invoice_number=r.invoice_number or None,
+                advance_due_date=r.advance_due_date or None,
+                amount=_money(r.amount),
+            )
+            for r in b.reminders
+        ],
+        disconnection_from=b.disconnection_from or None,
     )

@@ -61,6 +61,20 @@ REFUSED = "The change was refused; see reason and field"
 ADDRESS_KINDS = {"mailing": accounts_pb2.ADDRESS_KIND_MAILING, "permanent": accounts_pb2.ADDRESS_KIND_PERMANENT}
 
 
+ATTACHMENT_RULES = (
+    "each a JSON object with file_name, content_type (application/pdf, image/jpeg, image/png, image/webp, "
+    "image/heic, text/plain) and content (base64), at most 3 a call and 1,000,000 bytes each, as on the pages: "
+    "refused 422 with request.attachments_too_many (max), request.attachment_size (max_bytes) or "
+    "request.attachment_type."
+)
+# three files of the largest size, base64-encoded, with room for the rest of the body
+MAX_REQUEST_BODY = customer_requests.MAX_ATTACHMENTS * customer_requests.MAX_ATTACHMENT_BYTES * 4 // 3 + 256 * 1024
+
+
+def _files(attachments: list[schemas.NewAttachment]) -> list[tuple[str, str, bytes]]:
+    return [(a.file_name, a.content_type, a.content) for a in attachments]
+
+
 def _ctx(request: Request, principal: Principal, customer_number: str = "") -> context.CallContext:
     return call_context(
         request.state.tenant,
@@ -569,10 +583,12 @@ class ApiV1(Controller):
             "request.field_choice, request.field_too_long, request.field_unknown, date.invalid, "
             "request.supply_point_required, request.type_unknown) and the field at fault; nothing is stored. An "
             "Idempotency-Key header makes a retry safe: the same key answers the request filed the first time (201 "
-            "again, with Idempotent-Replayed: true); the same key with other values is 409."
+            "again, with Idempotent-Replayed: true); the same key with other values is 409. Files go in attachments, "
+            + ATTACHMENT_RULES
         ),
         tags=["requests"],
         status_code=201,
+        request_max_body_size=MAX_REQUEST_BODY,
         responses=_problems(
             s403="The caller or the contract may not file this request",
             s404="No such customer or supply point for this caller",
@@ -589,11 +605,14 @@ class ApiV1(Controller):
         data: schemas.NewCustomerRequest,
         idempotency_key: Annotated[str, Parameter(header="Idempotency-Key", required=False)] = "",
     ) -> Response[schemas.CustomerRequest]:
+        files = _files(data.attachments)
+        customer_requests.check_sizes(files)
         submitted = customer_requests.submit_request(
             request_type=data.type,
             supply_point_id=data.supply_point_id,
             values=data.values,
             idempotency_key=idempotency_key,
+            attachments=files,
         )
         with context.bound(_ctx(request, principal, customer_number)):
             resp = await services.requests.Submit(submitted)
@@ -611,4 +630,66 @@ class ApiV1(Controller):
     ) -> schemas.CustomerRequest:
         with context.bound(_ctx(request, principal, customer_number)):
             resp = await services.requests.Get(requests_pb2.GetRequest(request_id=request_id[:64]))
-        return schemas.customer_request(resp.request, with_timeline=True)
+        return schemas.customer_request(resp.request, with_timeline=True, href=request.url.path)
+
+    @post(
+        "/customers/{customer_number:str}/requests/{request_id:str}/steps",
+        summary="Add information to a request waiting for the customer (with files), or cancel it",
+        description=(
+            "action add_info (while the request is waiting_for_customer; the information in reason, required) or "
+            "cancel (while nobody works on it). Files go with add_info only, " + ATTACHMENT_RULES + " A step the "
+            "request's state does not allow is 409 precondition.request_state; bad input is 422 with a reason "
+            "(request.reason_required, request.reason_too_long, request.action_unknown, "
+            "request.attachments_not_allowed, request.attachments_full) and nothing is changed."
+        ),
+        tags=["requests"],
+        status_code=200,
+        request_max_body_size=MAX_REQUEST_BODY,
+        responses=_problems(
+            s403="The caller may not change requests",
+            s404="No such request for this caller",
+            s409="The request's state does not allow this step",
+            s422="The step was refused; see reason and field",
+        ),
+    )
+    async def request_step(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        customer_number: str,
+        request_id: str,
+        data: schemas.RequestStep,
+    ) -> schemas.CustomerRequest:
+        files = _files(data.attachments)
+        customer_requests.check_sizes(files)
+        with context.bound(_ctx(request, principal, customer_number)):
+            resp = await services.requests.Transition(
+                requests_pb2.TransitionRequest(
+                    request_id=request_id[:64],
+                    action=data.action[:32],
+                    reason=data.reason[: customer_requests.MAX_VALUE + 1],
+                    attachments=customer_requests.attachments_of(files),
+                )
+            )
+        href = request.url.path.removesuffix("/steps")
+        return schemas.customer_request(resp.request, with_timeline=True, href=href)
+
+    @get(
+        "/customers/{customer_number:str}/requests/{request_id:str}/attachments/{attachment_id:str}",
+        summary="A file sent with a request, as it was sent (offered for saving)",
+        tags=["requests"],
+        media_type="application/octet-stream",
+        responses=_problems(s404="No such request or file for this caller"),
+    )
+    async def request_attachment(
+        self,
+        request: Request,
+        principal: Principal,
+        services: Services,
+        customer_number: str,
+        request_id: str,
+        attachment_id: str,
+    ) -> Response[bytes]:
+        with context.bound(_ctx(request, principal, customer_number)):
+            return await customer_requests.download(services.requests, request_id, attachment_id)

@@ -1,21 +1,17 @@
-"""The staff console's customers and audit log: searching the brand's customers (customer service and administrators,
-`customers:read`), one customer with their supply points, contracts and requests, and the services' audit trails
-for tenant administrators (`audit:read`). The services check the roles again; accounts audits every search."""
+"""The staff console's customers: searching the brand's customers (customer service and administrators,
+`customers:read`) and one customer with their supply points, contracts and requests. The services check the roles
+again; accounts audits every search and every customer opened."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, time, timedelta
-from typing import Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get
 from portal.accounts.v1 import accounts_pb2
 from portal.common.v1 import common_pb2
 from portal.requests.v1 import requests_pb2
 
-from kit import authz, context, fields
+from kit import authz, context
 from kit.errors import DomainError
 
 from .. import requests as shared
@@ -28,9 +24,7 @@ from .pages import needs, staff_member, staff_page
 from .requests_pages import detail_href
 
 MAX_QUERY = 100
-MAX_FILTER = 200
 POINTS_PAGE_SIZE = 25
-AUDIT_PAGE_SIZE = 50
 # the customer's requests in every state, not only the queue's open ones
 REQUEST_STATES = (*views.QUEUE_STATES, "resolved", "rejected", "cancelled")
 
@@ -162,94 +156,4 @@ async def customer(request: Request, services: Services, number: str, page: str 
     return render.html(request, "staff/customer.html", page_ctx, view=view)
 
 
-# --- audit log -----------------------------------------------------------------------------------------------
-
-
-def flat(text: str) -> tuple[tuple[str, str], ...]:
-    """A JSON object of values before or after as name/value pairs; nested values stay JSON."""
-    if not text:
-        return ()
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        return (("", text),)
-    return tuple((k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for k, v in value.items())
-
-
-def day_start(text: str, zone: ZoneInfo, field: str, *, next_day: bool = False) -> Any:
-    """The start of a day typed on the form (or of the day after it) in the brand's time zone, as a Timestamp."""
-    day = fields.parse_day(text, field)
-    if next_day:
-        day += timedelta(days=1)
-    return fields.timestamp(datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC))
-
-
-def audit_filter(filters: dict[str, str], zone: ZoneInfo) -> common_pb2.AuditFilter:
-    wanted = common_pb2.AuditFilter(actor=filters["actor"], entity=filters["entity"])
-    if filters["since"]:
-        wanted.since.CopyFrom(day_start(filters["since"], zone, "since"))
-    if filters["until"]:
-        # the last day shown is included
-        wanted.until.CopyFrom(day_start(filters["until"], zone, "until", next_day=True))
-    return wanted
-
-
-@get("/staff/audit", name="staff_audit")
-async def audit_log(
-    request: Request,
-    services: Services,
-    source: str = "",
-    actor: str = "",
-    entity: str = "",
-    since: str = "",
-    until: str = "",
-    page: str = "",
-) -> Response:
-    principal, capabilities = await staff_member(request, services)
-    needs(capabilities, authz.AUDIT_READ)
-    page_ctx = staff_page(request, principal, capabilities, "staff_audit")
-    sources = dict(views.AUDIT_SOURCES)
-    filters = {
-        "source": source if source in sources else views.AUDIT_SOURCES[0][0],
-        "actor": actor.strip()[:MAX_FILTER],
-        "entity": entity.strip()[:MAX_FILTER],
-        "since": since.strip()[:32],
-        "until": until.strip()[:32],
-    }
-    try:
-        wanted = audit_filter(filters, ZoneInfo(request.state.tenant.time_zone))
-        paging = common_pb2.PageRequest(page_size=AUDIT_PAGE_SIZE, page_token=page[:64])
-        with context.bound(ctx(request, principal)):
-            if filters["source"] == "requests":
-                listed: Any = await services.requests.ListAudit(
-                    requests_pb2.ListAuditRequest(filter=wanted, page=paging)
-                )
-            else:
-                listed = await services.accounts.ListAudit(accounts_pb2.ListAuditRequest(filter=wanted, page=paging))
-    except DomainError as err:
-        if err.field not in ("since", "until", "page_token"):
-            raise
-        # the period's end refused by the service is the form's "until"
-        errors = FormErrors(fields={err.field: (render.translate(page_ctx, err.reason, **err.params),)})
-        view = views.AuditView(filters=filters, rows=(), errors=errors)
-        return render.html(request, "staff/audit.html", page_ctx, status=400, view=view)
-    rows = tuple(
-        views.AuditRow(
-            at=e.at.ToDatetime(tzinfo=UTC),
-            actor=e.actor,
-            actor_kind=e.actor_kind,
-            me=e.actor == principal.user.id,
-            channel=e.channel,
-            entity=e.entity,
-            entity_id=e.entity_id,
-            action=e.action,
-            before=flat(e.before_json),
-            after=flat(e.after_json),
-        )
-        for e in listed.entries
-    )
-    next_href, first_href = pager(views.AUDIT_PATH, filters, listed.page.next_page_token, page)
-    view = views.AuditView(filters=filters, rows=rows, next_href=next_href, first_href=first_href)
-    return render.html(request, "staff/audit.html", page_ctx, view=view)
-
-
-ROUTES = [search, customer, audit_log]
+ROUTES = [search, customer]

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 
 from kit import authz, hdoimport
 
-from ..web.views import N_, NO_ERRORS, PATHS, FormErrors, NavItem, RequestRow
+from ..web.views import N_, NO_ERRORS, PATHS, FormErrors, Money, NavItem, RequestRow
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class Section:
 # pages of the console that gateway/web/views.py's PATHS do not list
 CUSTOMERS_PATH = "/staff/customers"
 AUDIT_PATH = "/staff/audit"
+CATALOG_PATH = "/staff/catalog"
+MATRIX_PATH = "/staff/matrix"
+PAYMENTS_PATH = "/staff/payments"
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -62,6 +65,27 @@ SECTIONS: tuple[Section, ...] = (
             "and requests."
         ),
         authz.CUSTOMERS_READ,
+    ),
+    Section(
+        "staff_catalog",
+        CATALOG_PATH,
+        N_("Request catalog"),
+        N_("Which requests customers may file, on which contracts, in what order and with what deadline."),
+        authz.CATALOG_EDIT,
+    ),
+    Section(
+        "staff_matrix",
+        MATRIX_PATH,
+        N_("Permission matrix"),
+        N_("What customers may see and do online under each type of contract."),
+        authz.CATALOG_EDIT,
+    ),
+    Section(
+        "staff_payments",
+        PAYMENTS_PATH,
+        N_("Payments"),
+        N_("Import the bank's statements; the payments that could not be matched wait here for a person."),
+        authz.PAYMENTS_IMPORT,
     ),
     Section(
         "staff_audit",
@@ -279,12 +303,6 @@ class CustomerView:
 
 # --- audit log -----------------------------------------------------------------------------------------------
 
-# the services whose trails the page reads, and how the trail selector names them
-AUDIT_SOURCES: tuple[tuple[str, str], ...] = (
-    ("accounts", N_("Customers and contracts")),
-    ("requests", N_("Requests")),
-)
-
 
 @dataclass(frozen=True)
 class AuditRow:
@@ -298,15 +316,108 @@ class AuditRow:
     action: str
     before: tuple[tuple[str, str], ...]
     after: tuple[tuple[str, str], ...]
+    source: str = ""  # the log's title, a message id
+    # the actor's login e-mail where identity knows it
+    actor_name: str = ""
+    customer_number: str = ""
+    customer_href: str = ""
+    # the log and the entry's id in it, unique across the merged log
+    key: str = ""
 
 
 @dataclass(frozen=True)
 class AuditView:
-    # source, actor, entity, since, until as asked
+    # source, customer, actor, entity, since, until as asked
     filters: Mapping[str, str]
     rows: tuple[AuditRow, ...]
     errors: FormErrors = NO_ERRORS
     next_href: str | None = None
     first_href: str | None = None
-    sources: tuple[tuple[str, str], ...] = AUDIT_SOURCES
+    # (key, title message id) of the log selector, "" for every log
+    sources: tuple[tuple[str, str], ...] = ()
     action: str = AUDIT_PATH
+
+
+# --- request catalog and permission matrix ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContractTypeChoice:
+    code: str
+    chosen: bool  # the catalog offers the type on it
+    # the permission matrix allows the type's capability on it; where not, ticking it offers nothing
+    matrix_allows: bool
+
+
+@dataclass(frozen=True)
+class CatalogCard:
+    """One processed request type as the administrator edits it."""
+
+    code: str
+    capability: str  # its label's message id
+    offered: bool
+    deadline_days: str  # as typed, when the form comes back refused
+    position: str
+    contract_types: tuple[ContractTypeChoice, ...]
+    # the contract types it can be filed on now: chosen and allowed by the matrix
+    effective: tuple[str, ...]
+    action: str
+    errors: FormErrors = NO_ERRORS
+
+
+@dataclass(frozen=True)
+class CatalogView:
+    cards: tuple[CatalogCard, ...]
+    max_deadline_days: int
+    max_position: int
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    contract_type: str
+    # (capability, allowed) in the columns' order
+    cells: tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class MatrixView:
+    # (capability, its label's message id), the columns
+    capabilities: tuple[tuple[str, str], ...]
+    rows: tuple[MatrixRow, ...]
+    # the labels' message ids of the capabilities no contract type may lose
+    required: tuple[str, ...]
+    errors: FormErrors = NO_ERRORS
+    action: str = MATRIX_PATH
+
+
+@dataclass(frozen=True)
+class QueuedPaymentRow:
+    booked_on: date
+    amount: Money
+    unallocated: Money
+    variable_symbol: str
+    counterparty: str
+    message: str
+    status: str  # partial, overpaid, unmatched, held
+    customer_number: str
+
+
+@dataclass(frozen=True)
+class StatementResult:
+    file_name: str
+    lines: int
+    matched: int
+    queued: int
+    duplicates: int
+    kind: str = "statement"
+
+
+StatementOutcome = StatementResult | Refusal
+
+
+@dataclass(frozen=True)
+class PaymentsView:
+    rows: tuple[QueuedPaymentRow, ...]
+    outcome: StatementOutcome | None
+    errors: FormErrors
+    max_mb: int

@@ -1,6 +1,6 @@
 """The customer's requests (žádosti): every request of the acting-for customer number from every channel, filing a
 new one among the types the supply point's contract allows, and one request with its timeline, where the customer
-adds information the supplier asked for or cancels while nobody works on it."""
+adds information the supplier asked for (with files, as when filing) or cancels while nobody works on it."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ async def form(request: Request) -> dict[str, str]:
 
 
 async def posted(request: Request) -> tuple[dict[str, str], list[tuple[str, str, bytes]]]:
-    """The filing form's fields and its files (name, type, content); each file read one byte past the limit, so a
+    """A request form's fields and its files (name, type, content); each file read one byte past the limit, so a
     larger one is refused without holding it all."""
     data = await request.form()
     fields = {k: v[: shared.MAX_VALUE + 1] for k, v in data.items() if isinstance(v, str)}
@@ -135,9 +135,7 @@ async def file_posted(
     supply_point, code = data.get("supply_point", ""), data.get("type", "")
     typed = shared.typed_values(await catalog_entry(services, supply_point, code), data)
     try:
-        if any(len(content) > shared.MAX_ATTACHMENT_BYTES for _, _, content in files):
-            # refused here, so a file too large never travels on to the service
-            raise DomainError("request.attachment_size", field="attachments")
+        shared.check_sizes(files)
         filed = await services.requests.Submit(
             shared.submit_request(
                 customer_number=customer_number,
@@ -256,12 +254,16 @@ async def request_detail(request: Request, services: Services, request_id: str) 
 @post("/requests/{request_id:str}/transition", name="request_transition")
 async def transition(request: Request, services: Services, request_id: str) -> Response:
     principal, call = await caller(request, services, REQUESTS_WRITE)
-    data = await form(request)
+    data, files = await posted(request)
     try:
+        shared.check_sizes(files)
         with context.bound(call):
             await services.requests.Transition(
                 requests_pb2.TransitionRequest(
-                    request_id=request_id[:64], action=data.get("action", "")[:32], reason=data.get("reason", "")
+                    request_id=request_id[:64],
+                    action=data.get("action", "")[:32],
+                    reason=data.get("reason", ""),
+                    attachments=shared.attachments_of(files),
                 )
             )
     except DomainError as err:

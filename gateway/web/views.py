@@ -100,6 +100,7 @@ PATHS: Mapping[str, str] = MappingProxyType(
         "staff_hdo_import": "/staff/hdo/import",
         "staff_outages": "/staff/outages",
         "requests": "/requests",
+        "invoices": "/invoices",
         "requests_new": "/requests/new",
         "staff_requests": "/staff/requests",
         "staff_requests_new": "/staff/requests/new",
@@ -158,6 +159,27 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "payment_change": N_("Change of payment method or bank account"),
             "advance_change": N_("Change of the advance payment"),
             "e_invoice_change": N_("E-invoice turned on or off"),
+        },
+        "invoice_kind": {
+            "regular": N_("Settlement"),
+            "extraordinary": N_("Extraordinary settlement"),
+            "credit_note": N_("Credit note"),
+        },
+        "invoice_status": {
+            "unpaid": N_("Unpaid"),
+            "partially_paid": N_("Partly paid"),
+            "paid": N_("Paid"),
+            "refund_due": N_("Overpayment to refund"),
+            "refunded": N_("Overpayment refunded"),
+            "settled": N_("Nothing to pay"),
+            "overdue": N_("Overdue"),
+        },
+        "unit": {"MWh": N_("MWh"), "month": N_("months")},
+        "payment_status": {
+            "partial": N_("Less than the amount due"),
+            "overpaid": N_("More than the amount due"),
+            "unmatched": N_("No invoice or advance with this symbol"),
+            "held": N_("Returned money, to be checked"),
         },
         "request_state": {
             "submitted": N_("Submitted"),
@@ -283,6 +305,7 @@ DEFAULT_NAV: tuple[NavItem, ...] = (
     NavItem("dashboard", PATHS["dashboard"], N_("Overview")),
     NavItem("supply_points", PATHS["supply_points"], N_("Supply points")),
     NavItem("outages", PATHS["outages"], N_("Planned outages")),
+    NavItem("invoices", PATHS["invoices"], N_("Invoices and payments")),
     NavItem("requests", PATHS["requests"], N_("Requests")),
     NavItem("profile", PATHS["profile"], N_("Profile")),
 )
@@ -1203,3 +1226,96 @@ DEMO_BRANDS: Mapping[str, Brand] = MappingProxyType(
         ),
     }
 )
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    id: str
+    href: str
+    number: str
+    kind: str
+    supply_point: str
+    issue_date: date
+    due_date: date
+    total: Money
+    amount_due: Money
+    outstanding: Money
+    status: str
+    overdue: bool
+    reminder_level: int = 0
+
+
+@dataclass(frozen=True)
+class PaymentInstructions:
+    """How to pay an amount by bank transfer, and the QR code of the same payment (QR Platba or the EPC code)."""
+
+    account: str  # Czech domestic form; empty for other countries
+    iban: str
+    variable_symbol: str
+    amount: Money
+    due_date: date
+    code: str
+    qr_svg: str
+
+
+@dataclass(frozen=True)
+class InvoiceLineRow:
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    base: Decimal
+    vat_rate: Decimal  # percent
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class VatRow:
+    rate: Decimal  # percent
+    base: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    row: InvoiceRow
+    variable_symbol: str
+    period_from: date
+    period_to: date
+    commodity: str
+    advances: Money
+    rounding: Money
+    original_number: str
+    lines: tuple[InvoiceLineRow, ...]
+    vat: tuple[VatRow, ...]
+    payment: PaymentInstructions | None
+    pdf_href: str
+    isdoc_href: str
+
+
+@dataclass(frozen=True)
+class AdvanceRow:
+    supply_point: str
+    due_date: date
+    amount: Money
+    outstanding: Money
+    status: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class InvoicesView:
+    rows: tuple[InvoiceRow, ...]
+    total: int
+    filters: Mapping[str, str]
+    statuses: tuple[str, ...]
+    points: tuple[RequestPointChoice, ...]
+    advances: tuple[AdvanceRow, ...] = ()
+    next_advance: PaymentInstructions | None = None
+    balance: Money | None = None
+    overdue: Money | None = None
+    disconnection_from: date | None = None
+    filter_error: str = ""
+    next_href: str | None = None
+    first_href: str | None = None

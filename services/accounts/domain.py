@@ -1,5 +1,6 @@
 """Pure rules of the accounts service: tenant host names, supply-point search, page tokens, registration
-proofs and contact data. No I/O; the servicer calls these and the store runs the SQL."""
+proofs, contact data, immediate changes and the permission matrix. No I/O; the servicer calls these and the store
+runs the SQL."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from kit import identifiers
+from kit import authz, identifiers
 from kit.errors import DomainError
 from kit.identifiers import InvalidIdentifier
 
@@ -381,3 +383,28 @@ def parse_customer_query(query: str) -> CustomerQuery:
     if _PHONE_TEXT.fullmatch(" ".join(words)):
         digits = "".join(c for c in squeezed if c.isdigit()).removeprefix("00")
     return CustomerQuery(words, prefix, digits if len(digits) >= MIN_PHONE_DIGITS else "")
+
+
+# --- the permission matrix --------------------------------------------------------------------------------
+
+
+def new_matrix(
+    current: Mapping[str, frozenset[str]], rows: Iterable[tuple[str, Iterable[str]]]
+) -> dict[str, frozenset[str]]:
+    """The rows of `current` that `rows` change, as they are to be stored; refuses the whole change for a contract
+    type the tenant does not have, one named twice, an unknown or customer-level capability, or a row without
+    what a contract type needs to show the customer their own data. Customer-level capabilities are decided by
+    the grant alone (kit.authz), so a row keeps those it had."""
+    changed: dict[str, frozenset[str]] = {}
+    for contract_type, capabilities in rows:
+        if contract_type not in current or contract_type in changed:
+            raise DomainError("matrix.contract_type_unknown", field="contract_type")
+        wanted = frozenset(capabilities)
+        if not wanted <= frozenset(authz.PER_CONTRACT):
+            raise DomainError("matrix.capability_unknown", field=contract_type)
+        if not authz.TO_VIEW_OWN_DATA <= wanted:
+            raise DomainError("matrix.view_required", field=contract_type)
+        row = wanted | (current[contract_type] & authz.CUSTOMER_LEVEL)
+        if row != current[contract_type]:
+            changed[contract_type] = row
+    return changed

@@ -1,5 +1,6 @@
 """Events of the accounts service: it publishes the immediate changes it applies (see server.py) — ContactChanged,
-AddressChanged and ContractChanged (payment, advance, e-invoice) — and consumes none yet."""
+AddressChanged and ContractChanged (payment, advance, e-invoice) — and PermissionMatrixChanged when a tenant
+administrator edits the matrix; it consumes none yet."""
 
 from __future__ import annotations
 

@@ -130,6 +130,10 @@ def supply_point_pb(row: sa.Row, *, with_contract: bool) -> pb.SupplyPoint:
     return point
 
 
+def _matrix_rows(matrix: dict[str, frozenset[str]]) -> list[pb.PermissionRow]:
+    return [pb.PermissionRow(contract_type=k, capabilities=sorted(v)) for k, v in sorted(matrix.items())]
+
+
 class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
     def __init__(self, db: Database, authorization_code_key: bytes) -> None:
         self.db = db
@@ -176,7 +180,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             row = await store.customer(conn, number)
             if row is not None and context.current().subject_kind == context.STAFF:
                 # staff opening a customer is access to personal data the supplier must be able to account for
-                await audit.record(conn, "customer", number, "viewed", None, None)
+                await audit.record(conn, "customer", number, "viewed", None, None, customer_number=number)
         if row is None:
             raise DomainError("not_found")
         return pb.GetCustomerResponse(customer=customer_pb(row))
@@ -258,9 +262,37 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
     async def GetPermissionMatrix(self, request: pb.GetPermissionMatrixRequest, rpc: grpc.aio.ServicerContext) -> Any:
         async with self.db.tenant() as conn:
             policy = await store.matrix(conn)
-        return pb.GetPermissionMatrixResponse(
-            rows=[pb.PermissionRow(contract_type=k, capabilities=sorted(v)) for k, v in sorted(policy.items())]
-        )
+        return pb.GetPermissionMatrixResponse(rows=_matrix_rows(policy))
+
+    async def SetPermissionMatrix(self, request: pb.SetPermissionMatrixRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        guard.staff_capability(authz.CATALOG_EDIT)
+        async with self.db.tenant() as conn:
+            current = await store.matrix(conn, lock=True)
+            changed = domain.new_matrix(current, ((r.contract_type, r.capabilities) for r in request.rows))
+            if not changed:
+                return pb.SetPermissionMatrixResponse(rows=_matrix_rows(current))
+            await store.put_matrix_rows(conn, changed)
+            for contract_type, after in sorted(changed.items()):
+                await audit.record(
+                    conn,
+                    "permission_matrix",
+                    contract_type,
+                    "changed",
+                    {"capabilities": sorted(current[contract_type])},
+                    {"capabilities": sorted(after)},
+                )
+            await bus.emit(
+                conn,
+                self.db.service,
+                events.PermissionMatrixChanged(
+                    rows=[
+                        events.PermissionRowChange(contract_type=t, before=sorted(current[t]), after=sorted(changed[t]))
+                        for t in sorted(changed)
+                    ],
+                    changed_by=context.current().subject,
+                ),
+            )
+        return pb.SetPermissionMatrixResponse(rows=_matrix_rows({**current, **changed}))
 
     async def ChangeContact(self, request: pb.ChangeContactRequest, rpc: grpc.aio.ServicerContext) -> Any:
         number = guard.customer_number(request.customer_number)
@@ -281,6 +313,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
                 "contact.changed",
                 {"email": before.email, "phone": before.phone},
                 {"email": email, "phone": phone},
+                customer_number=number,
             )
             await bus.emit(
                 conn,
@@ -298,6 +331,24 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             )
             after = await store.customer(conn, number)
         return pb.ChangeContactResponse(customer=customer_pb(after))
+
+    async def ListBillablePoints(self, request: pb.ListBillablePointsRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        guard.staff_or_system()
+        size = request.page.page_size or AFFECTED_PAGE_SIZE
+        if not 0 < size <= AFFECTED_PAGE_SIZE:
+            raise DomainError("page_size.invalid", field="page_size")
+        after = domain.decode_page_token(request.page.page_token) if request.page.page_token else ""
+        async with self.db.tenant() as conn:
+            rows = await store.billable_points(conn, after_identifier=after, limit=size + 1)
+            total = 0 if after else await store.billable_count(conn)
+        shown = rows[:size]
+        return pb.ListBillablePointsResponse(
+            supply_points=[supply_point_pb(r, with_contract=True) for r in shown],
+            page=common_pb2.PageInfo(
+                next_page_token=domain.encode_page_token(shown[-1].identifier) if len(rows) > size else "",
+                total_size=total,
+            ),
+        )
 
     async def FindAffectedSupplyPoints(
         self, request: pb.FindAffectedSupplyPointsRequest, rpc: grpc.aio.ServicerContext
@@ -416,7 +467,15 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
             if before._mapping[column] == address:
                 return pb.ChangeAddressResponse(customer=customer_pb(before))
             await store.update_address(conn, number, column, address)
-            await audit.record(conn, "customer", number, f"{kind}_address.changed", before._mapping[column], address)
+            await audit.record(
+                conn,
+                "customer",
+                number,
+                f"{kind}_address.changed",
+                before._mapping[column],
+                address,
+                customer_number=number,
+            )
             ctx = context.current()
             await bus.emit(
                 conn,
@@ -462,7 +521,9 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         after: dict[str, str],
     ) -> None:
         ctx = context.current()
-        await audit.record(conn, "contract", str(row.id), f"{change}.changed", before, after)
+        await audit.record(
+            conn, "contract", str(row.id), f"{change}.changed", before, after, customer_number=row.customer_number
+        )
         await bus.emit(
             conn,
             self.db.service,

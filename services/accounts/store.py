@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,6 +278,19 @@ async def supply_point(conn: AsyncConnection, supply_point_id: uuid.UUID) -> sa.
     return (await conn.execute(_with_contract(conn).where(supply_points.c.id == supply_point_id))).first()
 
 
+async def billable_points(conn: AsyncConnection, *, after_identifier: str, limit: int) -> list[sa.Row]:
+    """Supply points with a contract, in identifier order from after `after_identifier` (keyset)."""
+    query = _with_contract(conn).where(supply_points.c.contract_id.is_not(None))
+    if after_identifier:
+        query = query.where(supply_points.c.identifier > after_identifier)
+    return list((await conn.execute(query.order_by(supply_points.c.identifier).limit(limit))).all())
+
+
+async def billable_count(conn: AsyncConnection) -> int:
+    query = sa.select(sa.func.count()).where(scoped(conn, supply_points), supply_points.c.contract_id.is_not(None))
+    return (await conn.execute(query)).scalar_one()
+
+
 async def contract(conn: AsyncConnection, contract_id: uuid.UUID) -> sa.Row | None:
     return (
         await conn.execute(sa.select(contracts).where(contracts.c.id == contract_id, scoped(conn, contracts)))
@@ -291,9 +304,21 @@ async def contract_supply_point_ids(conn: AsyncConnection, contract_id: uuid.UUI
     return [str(r.id) for r in rows]
 
 
-async def matrix(conn: AsyncConnection) -> dict[str, frozenset[str]]:
-    rows = await conn.execute(sa.select(permission_matrix).where(scoped(conn, permission_matrix)))
+async def matrix(conn: AsyncConnection, *, lock: bool = False) -> dict[str, frozenset[str]]:
+    query = sa.select(permission_matrix).where(scoped(conn, permission_matrix))
+    if lock:
+        query = query.with_for_update()
+    rows = await conn.execute(query)
     return {r.contract_type: frozenset(r.capabilities) for r in rows}
+
+
+async def put_matrix_rows(conn: AsyncConnection, rows: Mapping[str, frozenset[str]]) -> None:
+    for contract_type, capabilities in rows.items():
+        await conn.execute(
+            permission_matrix.update()
+            .where(scoped(conn, permission_matrix), permission_matrix.c.contract_type == contract_type)
+            .values(capabilities=sorted(capabilities))
+        )
 
 
 async def update_contact(conn: AsyncConnection, number: str, email: str, phone: str) -> None:

@@ -344,6 +344,9 @@ class HdoServicer(hdo_pb2_grpc.HdoServiceServicer):
             unchanged=counts["unchanged"],
         )
 
+    async def ListAudit(self, request: pb.ListAuditRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        return await audit.list_audit(self.db, request, pb.ListAuditResponse)
+
     async def ListOutages(self, request: pb.ListOutagesRequest, rpc: grpc.aio.ServicerContext) -> Any:
         after = request.ends_after.ToDatetime(tzinfo=UTC) if request.HasField("ends_after") else self.clock()
         if request.all_outages:

@@ -164,6 +164,30 @@ async def user_by_id(conn: AsyncConnection, user_id: uuid.UUID, *, lock: bool = 
     return (await conn.execute(query)).first()
 
 
+async def users_by_ids(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> list[sa.Row]:
+    query = sa.select(users).where(users.c.id.in_(list(user_ids)), scoped(conn, users)).order_by(users.c.email)
+    return list((await conn.execute(query)).all())
+
+
+async def owner_locale(conn: AsyncConnection, customer_number: str, now: datetime) -> str:
+    """The language the owner of a customer number chose, the earliest live owner's; "" when none is known."""
+    query = (
+        sa.select(users.c.locale)
+        .join(grants, grants.c.user_id == users.c.id)
+        .where(
+            scoped(conn, grants),
+            grants.c.customer_number == customer_number,
+            grants.c.role == "owner",
+            grants.c.revoked_at.is_(None),
+            sa.or_(grants.c.expires_at.is_(None), grants.c.expires_at > now),
+            users.c.status == "active",
+        )
+        .order_by(grants.c.created_at)
+        .limit(1)
+    )
+    return await conn.scalar(query) or ""
+
+
 async def insert_user(conn: AsyncConnection, **values: Any) -> uuid.UUID:
     user_id = values.pop("id", None) or uuid.uuid4()
     await conn.execute(users.insert().values(id=user_id, tenant_id=_tenant(conn), **values))

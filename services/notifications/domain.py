@@ -173,6 +173,40 @@ def render_request(
     return Message(subject=subject.format(**fields), body=body.format(**fields))
 
 
+REQUEST_COMMENTED = "request_commented"
+
+# subject, body; {brand}, {type}, {text} and {customer_line} are filled in by render_comment()
+COMMENT_TEMPLATE: dict[str, tuple[str, str]] = {
+    "en": (
+        "{brand}: a message about your request ({type})",
+        'Hello,\n\nwe have written to you about your request "{type}":\n\n{text}\n\nYou can follow the request and '
+        "its whole history in the customer portal, under Requests. Customer line: {customer_line}.\n\n{brand}",
+    ),
+    "cs": (
+        "{brand}: zpráva k vaší žádosti ({type})",
+        "Dobrý den,\n\nk vaší žádosti „{type}“ vám píšeme:\n\n{text}\n\nJejí průběh sledujete v zákaznickém "
+        "portálu v části Žádosti. Zákaznická linka: {customer_line}.\n\n{brand}",
+    ),
+    "bg": (
+        "{brand}: съобщение за вашето искане ({type})",
+        "Здравейте,\n\nпишем ви относно вашето искане „{type}“:\n\n{text}\n\nМожете да го следите в "
+        "клиентския портал, в раздел Искания. Клиентска линия: {customer_line}.\n\n{brand}",
+    ),
+}
+
+
+def render_comment(locale: str, *, brand: str, request_type: str, text: str, customer_line: str) -> Message:
+    """What a customer is told when staff write on their request for them to read."""
+    subject, body = COMMENT_TEMPLATE[locale]
+    fields = {
+        "brand": brand,
+        "type": REQUEST_TYPES.get(request_type, REQUEST_TYPES["free_text"])[locale],
+        "text": text,
+        "customer_line": customer_line,
+    }
+    return Message(subject=subject.format(**fields), body=body.format(**fields))
+
+
 # --- immediate changes (accounts) --------------------------------------------------------------------
 
 IMMEDIATE_CHANGE = "immediate_change"

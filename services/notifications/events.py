@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC
 from typing import Any
@@ -12,6 +13,7 @@ from portal.events.v1 import accounts_pb2 as account_events
 from portal.events.v1 import hdo_pb2 as hdo_events
 from portal.events.v1 import identity_pb2 as identity_events
 from portal.events.v1 import requests_pb2 as request_events
+from portal.identity.v1 import identity_pb2, identity_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit import changes
@@ -35,6 +37,7 @@ def subscriptions(
     wake: Callable[[], None],
     outages: OutageNotices,
     accounts: accounts_pb2_grpc.AccountsServiceStub,
+    identity: identity_pb2_grpc.IdentityServiceStub,
 ) -> list[Subscription]:
     async def queue_email(
         conn: AsyncConnection,
@@ -106,21 +109,24 @@ def subscriptions(
     async def on_outage_cancelled(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
         await outages.cancelled(conn, e.outage)
 
-    async def on_request_state_changed(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
+    async def request_email(
+        conn: AsyncConnection, e: Any, meta: EventMeta, template: str, render: Callable[..., domain.Message]
+    ) -> None:
+        """E-mails the customer of a request about it: `render(locale, brand=…, request_type=…, customer_line=…)`
+        says what. By e-mail only (the customer's channel choice covers outage notices so far), in the language
+        the customer's owner login chose, else the brand's."""
         customer = (
             await accounts.GetCustomer(accounts_pb2.GetCustomerRequest(customer_number=e.customer_number))
         ).customer
         if not customer.email:
             return
         tenant = await tenants.get(meta.tenant_id)
-        locale = domain.pick_locale("", tenant.default_locale)
-        message = domain.render_request(
-            locale,
-            brand=tenant.name,
-            request_type=e.type,
-            state=e.to_state,
-            reason=e.reason,
-            customer_line=tenant.contact_lines.customer_line,
+        chosen = await identity.GetCustomerLocale(
+            identity_pb2.GetCustomerLocaleRequest(customer_number=e.customer_number)
+        )
+        locale = domain.pick_locale(chosen.locale, tenant.default_locale)
+        message = render(
+            locale, brand=tenant.name, request_type=e.type, customer_line=tenant.contact_lines.customer_line
         )
         await store.queue(
             conn,
@@ -128,12 +134,26 @@ def subscriptions(
             event_id=meta.event_id,
             channel="email",
             recipient=customer.email,
-            template=domain.REQUEST_STATE_CHANGED,
+            template=template,
             locale=locale,
             subject=message.subject,
             body=message.body,
         )
         wake()
+
+    async def on_request_state_changed(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
+        await request_email(
+            conn,
+            e,
+            meta,
+            domain.REQUEST_STATE_CHANGED,
+            functools.partial(domain.render_request, state=e.to_state, reason=e.reason),
+        )
+
+    async def on_request_commented(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
+        await request_email(
+            conn, e, meta, domain.REQUEST_COMMENTED, functools.partial(domain.render_comment, text=e.text)
+        )
 
     async def on_change(conn: AsyncConnection, e: Any, meta: EventMeta) -> None:
         """The customer's e-mail (as it is now) is told of an immediate change, and so is an address the change
@@ -181,4 +201,5 @@ def subscriptions(
         Subscription("hdo", hdo_events.OutageChanged, on_outage_changed),
         Subscription("hdo", hdo_events.OutageCancelled, on_outage_cancelled),
         Subscription("requests", request_events.RequestStateChanged, on_request_state_changed),
+        Subscription("requests", request_events.RequestCommented, on_request_commented),
     ]

@@ -92,8 +92,12 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
                     "preferences.changed",
                     _logged({k: before[k] for k in changed}),
                     _logged({k: after[k] for k in changed}),
+                    customer_number=number,
                 )
         return pb.SetPreferencesResponse(preferences=_preferences(number, after, phone, self.sms_available))
+
+    async def ListAudit(self, request: pb.ListAuditRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        return await audit.list_audit(self.db, request, pb.ListAuditResponse)
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, rpc: grpc.aio.ServicerContext) -> Any:
         # the delivery log is a staff and operations view

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from portal.accounts.v1 import accounts_pb2_grpc
+from portal.identity.v1 import identity_pb2_grpc
 from portal.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 
 from kit import rpc
@@ -21,6 +22,8 @@ from .tenants import TenantDirectory
 async def wire(rt: Runtime) -> Wiring:
     channel = rpc.channel(rt.settings.service_addr("accounts"), rt.settings.rpc_deadline_seconds)
     accounts = accounts_pb2_grpc.AccountsServiceStub(channel)
+    identity_channel = rpc.channel(rt.settings.service_addr("identity"), rt.settings.rpc_deadline_seconds)
+    identity = identity_pb2_grpc.IdentityServiceStub(identity_channel)
     tenants = TenantDirectory(accounts)
     sender = Sender(rt.settings, rt.db, tenants)
     outages = OutageNotices(tenants, accounts, sender.wake.set)
@@ -33,9 +36,9 @@ async def wire(rt: Runtime) -> Wiring:
                 notifications_pb2.DESCRIPTOR.services_by_name["NotificationsService"].full_name,
             )
         ],
-        subscriptions=events.subscriptions(rt.settings, tenants, sender.wake.set, outages, accounts),
+        subscriptions=events.subscriptions(rt.settings, tenants, sender.wake.set, outages, accounts, identity),
         background=[sender.run, reminders.run],
-        on_stop=[channel.close, sender.close],
+        on_stop=[channel.close, identity_channel.close, sender.close],
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from portal.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 
+from kit import context
 from kit.matrix import PermissionMatrices, as_system
 
 
@@ -40,6 +41,13 @@ class Accounts:
             contract_id=uuid.UUID(contract.id) if contract.id else None,
             contract_type=contract.contract_type,
         )
+
+    async def locale(self) -> str:
+        """The tenant's default language, in which the system's own reasons in a timeline are written."""
+        with as_system("requests"):
+            tenant_id = context.current().tenant_id
+            found = await self.stub.GetTenant(accounts_pb2.GetTenantRequest(tenant_id=tenant_id))
+        return found.tenant.default_locale
 
     async def matrix(self) -> dict[str, frozenset[str]]:
         """Contract type → capabilities."""

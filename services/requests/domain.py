@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from kit import authz
@@ -159,6 +159,11 @@ class RequestType:
     fields: tuple[Field, ...]
     deadline_days: int
     needs_supply_point: bool = True
+    # what a tenant administrator sets (UpdateCatalogEntry): whether it is filed at all, the contract types it is
+    # offered on before the permission matrix has its say (None: every one), its place in the list
+    offered: bool = True
+    contract_types: tuple[str, ...] | None = None
+    position: int = 0
 
 
 # jistič: the sizes distribution operators install, in amperes
@@ -237,8 +242,57 @@ IMMEDIATE_CATALOG: tuple[RequestType, ...] = (
 APPLIED = "applied"
 
 
+def offered_on(request_type: RequestType, contract_type: str, matrix: Mapping[str, frozenset[str]]) -> bool:
+    """Whether the type may be filed on a supply point under `contract_type`: the catalog offers it there and the
+    permission matrix's row allows its capability."""
+    chosen = request_type.contract_types
+    return (
+        request_type.offered
+        and request_type.capability in matrix.get(contract_type, frozenset())
+        and (chosen is None or contract_type in chosen)
+    )
+
+
 def allowed_contract_types(request_type: RequestType, matrix: Mapping[str, frozenset[str]]) -> tuple[str, ...]:
-    return tuple(sorted(t for t, caps in matrix.items() if request_type.capability in caps))
+    return tuple(sorted(t for t in matrix if offered_on(request_type, t, matrix)))
+
+
+MAX_DEADLINE_DAYS = 365
+MAX_POSITION = 999
+
+
+def edited(
+    request_type: RequestType,
+    *,
+    offered: bool,
+    deadline_days: int,
+    contract_types: Iterable[str],
+    position: int,
+    known_contract_types: Iterable[str],
+) -> RequestType:
+    """The type as a tenant administrator edits it; refuses an immediate type (applied where its data lives and
+    governed by the matrix alone), a deadline outside 1–365 days, a position outside 0–999, an unknown contract type
+    and none at all (a type offered nowhere is one not offered)."""
+    if request_type.kind != PROCESSED:
+        raise DomainError("catalog.immediate", field="code")
+    if not 0 < deadline_days <= MAX_DEADLINE_DAYS:
+        raise DomainError("catalog.deadline_invalid", field="deadline_days", params={"max": str(MAX_DEADLINE_DAYS)})
+    if not 0 <= position <= MAX_POSITION:
+        raise DomainError("catalog.position_invalid", field="position", params={"max": str(MAX_POSITION)})
+    known = frozenset(known_contract_types)
+    chosen = tuple(sorted(frozenset(contract_types)))
+    if any(t not in known for t in chosen):
+        raise DomainError("catalog.contract_type_unknown", field="contract_types")
+    if not chosen:
+        raise DomainError("catalog.contract_types_required", field="contract_types")
+    return replace(
+        request_type,
+        offered=offered,
+        deadline_days=deadline_days,
+        # every contract type ticked is stored as "every one", so a contract type added later is offered too
+        contract_types=None if frozenset(chosen) == known else chosen,
+        position=position,
+    )
 
 
 def parse_values(request_type: RequestType, values: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -302,6 +356,22 @@ def check_attachments(files: Sequence[tuple[str, str, bytes]]) -> tuple[Attachme
     return tuple(checked)
 
 
+# files the customer sends later, with the information asked for; what a request holds in all
+MAX_REQUEST_ATTACHMENTS = 12
+
+
+def step_attachments(action: str, files: Sequence[tuple[str, str, bytes]]) -> tuple[Attachment, ...]:
+    """Files sent with a step: only with the information the customer adds, checked as those of a submission."""
+    if files and action != "add_info":
+        raise DomainError("request.attachments_not_allowed", field="attachments")
+    return check_attachments(files)
+
+
+def check_room(held: int, added: int) -> None:
+    if held + added > MAX_REQUEST_ATTACHMENTS:
+        raise DomainError("request.attachments_full", field="attachments", params={"max": str(MAX_REQUEST_ATTACHMENTS)})
+
+
 def channel_of(requested: str, by: str) -> str:
     """Customers file through the portal; staff say which channel the request came through."""
     if by != STAFF:
@@ -338,3 +408,31 @@ def decode_page_token(token: str) -> tuple[datetime, uuid.UUID]:
         return parsed, uuid.UUID(request_id)
     except (ValueError, UnicodeDecodeError):
         raise DomainError("page_token.invalid", field="page_token") from None
+
+
+# states in which nobody has started work on a request yet
+NOT_STARTED = (SUBMITTED, ACCEPTED)
+
+# what the system writes in the timeline of an extraordinary settlement (mimořádné vyúčtování) billing acted on
+SETTLEMENT_ISSUED = {
+    "cs": "Vystavili jsme mimořádné vyúčtování, fakturu č. {number}.",
+    "en": "The extraordinary settlement has been issued as invoice {number}.",
+    "bg": "Издадохме извънредно изравняване, фактура № {number}.",
+}
+SETTLEMENT_REFUSED = {
+    "settlement.reading_missing": {
+        "cs": "K dni {day} nemáme odečet. Pošlete prosím samoodečet k tomuto dni a doplňte žádost.",
+        "en": "There is no meter reading for {day}. Please send a self-reading for that day and add it here.",
+        "bg": "Няма отчет на уреда за {day}. Моля, изпратете самоотчет за този ден и допълнете искането.",
+    },
+    "settlement.nothing_to_settle": {
+        "cs": "K dni {day} není co vyúčtovat: období do tohoto dne už je vyúčtováno.",
+        "en": "There is nothing to settle up to {day}: that period has been settled already.",
+        "bg": "До {day} няма какво да се изравни: периодът вече е изравнен.",
+    },
+}
+SETTLEMENT_FAILED = {
+    "cs": "Mimořádné vyúčtování se nepodařilo vystavit automaticky; převezme ho pracovník.",
+    "en": "The extraordinary settlement could not be issued automatically; a member of staff takes it over.",
+    "bg": "Извънредното изравняване не можа да бъде издадено автоматично; служител ще го поеме.",
+}

@@ -4,8 +4,9 @@ Customers (and their delegates and applications) file, read, answer and cancel t
 they act for, with `requests:write` / `requests:read` in their grant. Staff whose roles give `requests:work` see the
 tenant's whole queue and take every other step. What a type may be asked for on a supply point is the permission
 matrix's row for the point's contract type, read from accounts on every submission (`accounts.py`): a type the row
-does not allow is refused here, however the call arrives. Every change is written to the request's timeline and the
-audit trail, and announced through the outbox.
+does not allow is refused here, however the call arrives; so is a type the tenant's catalog does not offer (on that
+contract type), which tenant administrators (`catalog:edit`) edit with UpdateCatalogEntry. Every change is written
+to the request's timeline and the audit trail, and announced through the outbox.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from kit import audit, authz, bus, context, fields, guard
 from kit.db import Database
 from kit.errors import DomainError
 
-from . import domain, store
+from . import domain, steps, store
 from .accounts import Accounts
 
 MAX_PAGE_SIZE = 100
@@ -113,8 +114,31 @@ def request_pb(
     )
 
 
-def _snapshot(row: sa.Row) -> dict[str, Any]:
-    return {"state": row.state, "assignee": row.assignee, "deadline_at": row.deadline_at.isoformat()}
+def catalog_entry_pb(t: domain.RequestType, matrix: dict[str, frozenset[str]]) -> pb.CatalogEntry:
+    return pb.CatalogEntry(
+        code=t.code,
+        kind=t.kind,
+        allowed_contract_types=domain.allowed_contract_types(t, matrix),
+        fields=[
+            pb.CatalogField(name=f.name, kind=f.kind, required=f.required, choices=f.choices, max_length=f.max_length)
+            for f in t.fields
+        ],
+        deadline_days=t.deadline_days,
+        needs_supply_point=t.needs_supply_point,
+        capability=t.capability,
+        offered=t.offered,
+        contract_types=t.contract_types or (),
+        position=t.position,
+    )
+
+
+def _entry_snapshot(t: domain.RequestType) -> dict[str, Any]:
+    return {
+        "offered": t.offered,
+        "deadline_days": t.deadline_days,
+        "contract_types": list(t.contract_types) if t.contract_types is not None else None,
+        "position": t.position,
+    }
 
 
 def _page_size(page: common_pb2.PageRequest) -> int:
@@ -140,38 +164,60 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
 
     async def ListCatalog(self, request: pb.ListCatalogRequest, rpc: grpc.aio.ServicerContext) -> Any:
         by = side()
+        if request.all_entries:
+            guard.staff_capability(authz.CATALOG_EDIT)
         async with self.db.tenant() as conn:
             # what may be filed: immediate changes are made where their data lives, not filed here
-            types = [t for t in await store.catalog_of(conn) if t.kind == domain.PROCESSED]
+            types = [
+                t
+                for t in await store.catalog_of(conn)
+                if t.kind == domain.PROCESSED and (t.offered or request.all_entries)
+            ]
         matrix = await self.accounts.matrix()
-        if request.supply_point_id:
+        if request.supply_point_id and not request.all_entries:
             point = await self.accounts.point(fields.parse_id(request.supply_point_id, "supply_point_id"))
-            policy = matrix.get(point.contract_type, frozenset())
             granted = context.current().capabilities if by == domain.CUSTOMER else None
             types = [
                 t
                 for t in types
-                if t.capability in policy and (granted is None or {authz.REQUESTS_WRITE, t.capability} <= granted)
+                if domain.offered_on(t, point.contract_type, matrix)
+                and (granted is None or {authz.REQUESTS_WRITE, t.capability} <= granted)
             ]
-        return pb.ListCatalogResponse(
-            entries=[
-                pb.CatalogEntry(
-                    code=t.code,
-                    kind=t.kind,
-                    allowed_contract_types=domain.allowed_contract_types(t, matrix),
-                    fields=[
-                        pb.CatalogField(
-                            name=f.name, kind=f.kind, required=f.required, choices=f.choices, max_length=f.max_length
-                        )
-                        for f in t.fields
-                    ],
-                    deadline_days=t.deadline_days,
-                    needs_supply_point=t.needs_supply_point,
-                    capability=t.capability,
+        return pb.ListCatalogResponse(entries=[catalog_entry_pb(t, matrix) for t in types])
+
+    async def UpdateCatalogEntry(self, request: pb.UpdateCatalogEntryRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        guard.staff_capability(authz.CATALOG_EDIT)
+        matrix = await self.accounts.matrix()
+        async with self.db.tenant() as conn:
+            before = await store.catalog_entry(conn, request.code.strip()[:64])
+            if before is None:
+                raise DomainError("request.type_unknown", field="code")
+            after = domain.edited(
+                before,
+                offered=request.offered,
+                deadline_days=request.deadline_days,
+                contract_types=request.contract_types,
+                position=request.position,
+                known_contract_types=matrix,
+            )
+            if after != before:
+                await store.put_catalog_entry(conn, after)
+                await audit.record(
+                    conn, "catalog", after.code, "changed", _entry_snapshot(before), _entry_snapshot(after)
                 )
-                for t in types
-            ]
-        )
+                await bus.emit(
+                    conn,
+                    self.db.service,
+                    events.CatalogEntryChanged(
+                        code=after.code,
+                        offered=after.offered,
+                        deadline_days=after.deadline_days,
+                        contract_types=after.contract_types or (),
+                        position=after.position,
+                        changed_by=context.current().subject,
+                    ),
+                )
+        return pb.UpdateCatalogEntryResponse(entry=catalog_entry_pb(after, matrix))
 
     async def _customer_of(self, requested: str) -> str:
         if side() == domain.CUSTOMER:
@@ -191,6 +237,8 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
             kind = await self._type(conn, request.type)
         if kind.kind != domain.PROCESSED:
             raise DomainError("request.type_immediate", field="type")
+        if not kind.offered:
+            raise DomainError("request.type_unknown", field="type")
         channel = domain.channel_of(request.channel, by)
         key = request.idempotency_key.strip() or None
         if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
@@ -200,11 +248,11 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
             point = await self.accounts.point(fields.parse_id(request.supply_point_id, "supply_point_id"))
             if point.customer_number != customer_number:
                 raise DomainError("not_found", field="supply_point_id")
-            policy = (await self.accounts.matrix()).get(point.contract_type, frozenset())
-            # the permission matrix for this contract type, for customers and staff alike
-            if kind.capability not in policy:
+            matrix = await self.accounts.matrix()
+            # the catalog and the permission matrix for this contract type, for customers and staff alike
+            if not domain.offered_on(kind, point.contract_type, matrix):
                 raise DomainError("forbidden.request_type", field="type")
-            guard.capability(kind.capability, policy)
+            guard.capability(kind.capability, matrix[point.contract_type])
         elif kind.needs_supply_point:
             raise DomainError("request.supply_point_required", field="supply_point_id")
         elif by == domain.CUSTOMER and guard.supply_point_subset() is not None:
@@ -248,10 +296,17 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
                     type=row.type,
                     channel=channel,
                     deadline_at=fields.timestamp(row.deadline_at),
+                    values=values,
                 ),
             )
             await audit.record(
-                conn, "request", str(row.id), "submitted", None, {**_snapshot(row), "type": row.type, **values}
+                conn,
+                "request",
+                str(row.id),
+                "submitted",
+                None,
+                {**steps.snapshot(row), "type": row.type, **values},
+                customer_number=customer_number,
             )
         return pb.SubmitResponse(request=request_pb(row, now), created=True)
 
@@ -339,34 +394,23 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
             _visible(row, capability)
             after = await apply(conn, row, now)
             timeline = await store.timeline(conn, parsed, with_internal=side() == domain.STAFF)
-        return request_pb(after, now, timeline)
+            files = await store.attachments_of(conn, parsed)
+        return request_pb(after, now, timeline, files)
 
     async def Transition(self, request: pb.TransitionRequest, rpc: grpc.aio.ServicerContext) -> Any:
         by = side()
         reason = request.reason.strip()
+        files = domain.step_attachments(
+            request.action, [(a.file_name, a.content_type, a.content) for a in request.attachments]
+        )
 
         async def apply(conn: AsyncConnection, row: sa.Row, now: datetime) -> sa.Row:
-            target = domain.transition(row.state, request.action, by, reason)
-            after = await store.update(conn, row.id, now, state=target)
-            await store.add_event(conn, row.id, request.action, now, from_state=row.state, to_state=target, text=reason)
-            await bus.emit(
-                conn,
-                self.db.service,
-                events.RequestStateChanged(
-                    request_id=str(row.id),
-                    customer_number=row.customer_number,
-                    type=row.type,
-                    action=request.action,
-                    from_state=row.state,
-                    to_state=target,
-                    reason=reason,
-                    actor_kind=context.current().subject_kind,
-                ),
-            )
-            await audit.record(
-                conn, "request", str(row.id), request.action, _snapshot(row), {**_snapshot(after), "reason": reason}
-            )
-            return after
+            # refused before the files are stored: a step the machine does not allow stores nothing
+            domain.transition(row.state, request.action, by, reason)
+            if files:
+                domain.check_room(await store.attachment_count(conn, row.id), len(files))
+                await store.add_attachments(conn, row.id, files)
+            return await steps.take(conn, self.db.service, row, request.action, by, reason, now)
 
         return pb.TransitionResponse(request=await self._change(request.request_id, authz.REQUESTS_WRITE, apply))
 
@@ -380,8 +424,23 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
 
         async def apply(conn: AsyncConnection, row: sa.Row, now: datetime) -> sa.Row:
             await store.add_event(conn, row.id, "comment", now, text=text, internal=request.internal)
+            if not request.internal:
+                # the customer is told of what they can read (notifications e-mails them), never of internal notes
+                await bus.emit(
+                    conn,
+                    self.db.service,
+                    events.RequestCommented(
+                        request_id=str(row.id), customer_number=row.customer_number, type=row.type, text=text
+                    ),
+                )
             await audit.record(
-                conn, "request", str(row.id), "comment", None, {"text": text, "internal": request.internal}
+                conn,
+                "request",
+                str(row.id),
+                "comment",
+                None,
+                {"text": text, "internal": request.internal},
+                customer_number=row.customer_number,
             )
             return await store.update(conn, row.id, now)
 
@@ -397,7 +456,15 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
                 raise DomainError("precondition.request_closed", field="assignee")
             after = await store.update(conn, row.id, now, assignee=assignee, assignee_name=name)
             await store.add_event(conn, row.id, "assign", now, text=name, internal=True)
-            await audit.record(conn, "request", str(row.id), "assign", _snapshot(row), _snapshot(after))
+            await audit.record(
+                conn,
+                "request",
+                str(row.id),
+                "assign",
+                steps.snapshot(row),
+                steps.snapshot(after),
+                customer_number=row.customer_number,
+            )
             return after
 
         return pb.AssignResponse(request=await self._change(request.request_id, authz.REQUESTS_WRITE, apply))

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit import context
@@ -29,6 +29,8 @@ catalog = sa.Table(
     sa.Column("deadline_days", sa.Integer),
     sa.Column("needs_supply_point", sa.Boolean),
     sa.Column("position", sa.Integer),
+    sa.Column("offered", sa.Boolean),
+    sa.Column("contract_types", ARRAY(sa.Text)),
 )
 
 requests = sa.Table(
@@ -92,6 +94,9 @@ def as_type(row: sa.Row) -> domain.RequestType:
         fields=tuple(domain.Field.from_json(f) for f in row.fields),
         deadline_days=row.deadline_days,
         needs_supply_point=row.needs_supply_point,
+        offered=row.offered,
+        contract_types=tuple(row.contract_types) if row.contract_types is not None else None,
+        position=row.position,
     )
 
 
@@ -117,6 +122,26 @@ async def put_catalog(conn: AsyncConnection, types: Sequence[domain.RequestType]
 async def catalog_of(conn: AsyncConnection) -> list[domain.RequestType]:
     query = sa.select(catalog).where(scoped(conn, catalog)).order_by(catalog.c.position, catalog.c.code)
     return [as_type(r) for r in (await conn.execute(query)).all()]
+
+
+async def catalog_entry(conn: AsyncConnection, code: str) -> domain.RequestType | None:
+    """One type of the tenant's catalog, locked until the transaction ends."""
+    query = sa.select(catalog).where(scoped(conn, catalog), catalog.c.code == code).with_for_update()
+    row = (await conn.execute(query)).first()
+    return as_type(row) if row is not None else None
+
+
+async def put_catalog_entry(conn: AsyncConnection, entry: domain.RequestType) -> None:
+    await conn.execute(
+        catalog.update()
+        .where(scoped(conn, catalog), catalog.c.code == entry.code)
+        .values(
+            offered=entry.offered,
+            deadline_days=entry.deadline_days,
+            contract_types=list(entry.contract_types) if entry.contract_types is not None else None,
+            position=entry.position,
+        )
+    )
 
 
 async def add(
@@ -342,3 +367,9 @@ async def attachment(conn: AsyncConnection, request_id: uuid.UUID, attachment_id
         scoped(conn, request_attachments), c.request_id == request_id, c.id == attachment_id
     )
     return (await conn.execute(query)).first()
+
+
+async def attachment_count(conn: AsyncConnection, request_id: uuid.UUID) -> int:
+    c = request_attachments.c
+    query = sa.select(sa.func.count()).where(scoped(conn, request_attachments), c.request_id == request_id)
+    return await conn.scalar(query) or 0

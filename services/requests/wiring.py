@@ -27,7 +27,11 @@ async def wire(rt: Runtime) -> Wiring:
                 requests_pb2.DESCRIPTOR.services_by_name["RequestsService"].full_name,
             )
         ],
-        subscriptions=events.SUBSCRIPTIONS,
+        subscriptions=[
+            *events.SUBSCRIPTIONS,
+            events.matrix_changes(accounts.matrices),
+            *events.settlement_answers(rt.db.service, accounts),
+        ],
         background=[Escalations(rt.db).run],
         on_stop=[channel.close],
     )

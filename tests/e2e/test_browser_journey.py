@@ -736,3 +736,59 @@ async def test_a_customer_finds_an_unpaid_invoice_by_amount_and_pays_by_qr(tab, 
     )
     assert (status, kind, start) == (200, "application/pdf", "%PDF")
     assert not found, "\n".join(found)
+
+
+async def test_the_administrator_edits_the_catalog_and_the_matrix_with_their_refusals(tab, stack, axe):
+    """The tenant administrator's catalog and matrix pages: a deadline of no days and a matrix row that would hide
+    customers' own supply points are refused with their messages beside the form; a saved entry says so. Every
+    state of both pages passes axe."""
+    page, found = tab.page, []
+    loc = demo.tenant("volta").default_locale
+    await open_brand(page, stack, "volta")
+    await sign_in(page, "admin@volta.example")
+    nav = page.get_by_role("navigation", name=t("Main navigation", loc), exact=True)
+    await nav.get_by_role("link", name=t("Request catalog", loc), exact=True).click()
+    await page.wait_for_url(re.compile(r"/staff/catalog$"))
+    assert await h1(page) == t("Request catalog", loc)
+    found += await axe_violations(axe, page, "catalog")
+
+    def card():
+        return page.get_by_role("region", name=t("Termination of the contract", loc), exact=True)
+
+    deadline = card().get_by_label(t("Processing deadline (days)", loc), exact=True)
+    await deadline.fill("0")
+    async with page.expect_navigation():
+        await deadline.press("Enter")
+    alert = card().get_by_role("alert")
+    assert reason("catalog.deadline_invalid", loc, max=365) in await alert.inner_text()
+    assert await card().get_by_label(t("Processing deadline (days)", loc), exact=True).input_value() == "0"
+    found += await axe_violations(axe, page, "catalog refused")
+
+    await card().get_by_label(t("Processing deadline (days)", loc), exact=True).fill("15")
+    save = card().get_by_role("button", name=t("Save %(type)s", loc, type=t("Termination of the contract", loc)))
+    async with page.expect_navigation():
+        await save.click()
+    assert t("The request catalog has been saved.", loc) in await page.get_by_role("main").inner_text()
+
+    await nav.get_by_role("link", name=t("Permission matrix", loc), exact=True).click()
+    await page.wait_for_url(re.compile(r"/staff/matrix$"))
+    found += await axe_violations(axe, page, "matrix")
+    see_points = t("See supply points and their technical data", loc)
+    bundled = t("Bundled supply and distribution", loc)
+    box = page.get_by_role("checkbox", name=f"{see_points} – {bundled}", exact=True)
+    assert await box.is_checked()
+    await box.uncheck()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name=t("Save the matrix", loc), exact=True).click()
+    assert reason("matrix.view_required", loc) in await page.get_by_role("alert").inner_text()
+    # the boxes come back as they were ticked, and nothing was stored
+    assert not await page.get_by_role("checkbox", name=f"{see_points} – {bundled}", exact=True).is_checked()
+    found += await axe_violations(axe, page, "matrix refused")
+    await open_brand(page, stack, "volta", "/staff/matrix")
+    assert await page.get_by_role("checkbox", name=f"{see_points} – {bundled}", exact=True).is_checked()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name=t("Save the matrix", loc), exact=True).click()
+    assert t("The permission matrix has been saved. It applies everywhere within a minute.", loc) in (
+        await page.get_by_role("main").inner_text()
+    )
+    assert not found, "\n".join(found)

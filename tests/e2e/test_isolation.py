@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from portal.billing.v1 import billing_pb2
+from portal.billing.v1.billing_pb2_grpc import BillingServiceStub
 from portal.requests.v1 import requests_pb2
 from portal.requests.v1.requests_pb2_grpc import RequestsServiceStub
 
@@ -52,6 +54,8 @@ class Subject:
     # one of its requests and the file sent with it (a subject without a login keeps ids nobody's has)
     request_id: str = "00000000-0000-4000-8000-000000000000"
     attachment_id: str = "00000000-0000-4000-8000-000000000000"
+    # one of its invoices, issued by the bill run the matrix starts
+    invoice_id: str = "00000000-0000-4000-8000-000000000000"
 
     @property
     def host(self) -> str:
@@ -424,6 +428,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/staff/hdo/import"): Row(post("/staff/hdo/import", format="csv"), LOGIN, 403, staff=400),
     ("GET", "/staff/outages"): Row(get("/staff/outages"), LOGIN, 403, staff=200),
     ("POST", "/staff/outages"): Row(post("/staff/outages"), LOGIN, 403, staff=400),
+    ("GET", "/staff/payments"): Row(get("/staff/payments"), LOGIN, 403, staff=200),
+    # no file: refused with the form shown again, so the matrix imports nothing
+    ("POST", "/staff/payments"): Row(post("/staff/payments"), LOGIN, 403, staff=400),
     # immediate changes on the pages: refused input comes back with the form (400), so the matrix changes nothing
     ("GET", "/profile/contact"): Row(get("/profile/contact"), LOGIN, 200),
     ("POST", "/profile/contact"): Row(post("/profile/contact", change="contact", email="not-an-address"), LOGIN, 400),
@@ -442,6 +449,31 @@ MATRIX: dict[tuple[str, str], Row] = {
     # requests (žádosti): forms missing their required fields and steps the request's state does not allow are
     # refused with the page shown again, so the matrix files and changes nothing (but assigning)
     ("GET", "/requests"): Row(get("/requests"), LOGIN, 200, staff=403),
+    # invoices and payments
+    ("GET", "/invoices"): Row(get("/invoices?status=unpaid"), LOGIN, 200, staff=403),
+    ("GET", "/invoices/{invoice_id:str}"): Row(get("/invoices/{s.invoice_id}"), LOGIN, 200, other_ids=404, staff=403),
+    ("GET", "/invoices/{invoice_id:str}/{fmt:str}"): Row(
+        get("/invoices/{s.invoice_id}/pdf"), LOGIN, 200, other_ids=404, staff=403
+    ),
+    ("GET", "/api/v1/customers/{customer_number:str}/invoices"): Row(
+        get("/api/v1/customers/{s.customer_number}/invoices"), 401, 200, other_ids=404, auth="bearer"
+    ),
+    ("GET", "/api/v1/customers/{customer_number:str}/invoices/{invoice_id:str}"): Row(
+        get("/api/v1/customers/{s.customer_number}/invoices/{s.invoice_id}"), 401, 200, other_ids=404, auth="bearer"
+    ),
+    ("GET", "/api/v1/customers/{customer_number:str}/invoices/{invoice_id:str}/{fmt:str}"): Row(
+        get("/api/v1/customers/{s.customer_number}/invoices/{s.invoice_id}/isdoc"),
+        401,
+        200,
+        other_ids=404,
+        auth="bearer",
+    ),
+    ("GET", "/api/v1/customers/{customer_number:str}/advances"): Row(
+        get("/api/v1/customers/{s.customer_number}/advances"), 401, 200, other_ids=404, auth="bearer"
+    ),
+    ("GET", "/api/v1/customers/{customer_number:str}/balance"): Row(
+        get("/api/v1/customers/{s.customer_number}/balance"), 401, 200, other_ids=404, auth="bearer"
+    ),
     ("GET", "/requests/new"): Row(get("/requests/new?supply_point={s.supply_point_id}"), LOGIN, 200, other_ids=404),
     ("POST", "/requests/new"): Row(
         post("/requests/new", supply_point="{s.supply_point_id}", type="product_change", idempotency_key="matrix"),
@@ -485,6 +517,17 @@ MATRIX: dict[tuple[str, str], Row] = {
         get("/staff/customers/{s.customer_number}"), LOGIN, 403, other_ids=403, staff=200
     ),
     ("GET", "/staff/audit"): Row(get("/staff/audit?source=requests"), LOGIN, 403, staff=200),
+    # the request catalog and the permission matrix: administrators; a deadline of no days and a contract type left
+    # with nothing ticked are refused with the form shown again, so the matrix changes nothing
+    ("GET", "/staff/catalog"): Row(get("/staff/catalog"), LOGIN, 403, staff=200),
+    ("POST", "/staff/catalog/{code:str}"): Row(
+        post("/staff/catalog/free_text", offered="yes", deadline_days="0", position="0", contract_types="bundled"),
+        LOGIN,
+        403,
+        staff=400,
+    ),
+    ("GET", "/staff/matrix"): Row(get("/staff/matrix"), LOGIN, 403, staff=200),
+    ("POST", "/staff/matrix"): Row(post("/staff/matrix", contract_type="bundled"), LOGIN, 403, staff=400),
     # the command-line client is given neither requests:read nor requests:write
     ("GET", "/api/v1/customers/{customer_number:str}/requests"): Row(
         get("/api/v1/customers/{s.customer_number}/requests"), 401, 403, other_ids=404, auth="bearer"
@@ -503,6 +546,25 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/v1/customers/{customer_number:str}/requests/{request_id:str}"): Row(
         get("/api/v1/customers/{s.customer_number}/requests/{s.request_id}"), 401, 403, other_ids=404, auth="bearer"
+    ),
+    ("POST", "/api/v1/customers/{customer_number:str}/requests/{request_id:str}/steps"): Row(
+        lambda s: (
+            "POST",
+            f"/api/v1/customers/{s.customer_number}/requests/{s.request_id}/steps",
+            {"action": "add_info", "reason": "matrix"},
+        ),
+        401,
+        403,
+        other_ids=404,
+        auth="bearer",
+        json=True,
+    ),
+    ("GET", "/api/v1/customers/{customer_number:str}/requests/{request_id:str}/attachments/{attachment_id:str}"): Row(
+        get("/api/v1/customers/{s.customer_number}/requests/{s.request_id}/attachments/{s.attachment_id}"),
+        401,
+        403,
+        other_ids=404,
+        auth="bearer",
     ),
     # personal access tokens: a nameless one is refused with the form, so the matrix makes none; a token id that is
     # nobody's is not found, as is another user's (tests/services/test_identity_personal_tokens.py)
@@ -641,6 +703,27 @@ async def filed_request(stack, s: Subject) -> tuple[str, str]:
     return filed.request.id, found.request.attachments[0].id
 
 
+# the periods the matrix's bill runs settle: the yearly points' first year, and one month of the monthly ones
+BILLED_PERIODS = ("2025", "2026-10")
+
+
+async def issued_invoice(stack, s: Subject) -> str:
+    """One invoice of the subject's customer, from the brand's bill runs (run to their end once; a second run
+    issues nothing)."""
+    system = context.CallContext(tenant_id=str(demo.tenant(s.brand).id), subject="matrix", subject_kind="system")
+    channel = rpc.channel(stack.address("billing"), deadline_seconds=120)
+    try:
+        billing = BillingServiceStub(channel)
+        with context.bound(system):
+            for period in BILLED_PERIODS:
+                while not (await billing.RunBilling(billing_pb2.RunBillingRequest(period=period))).finished:
+                    pass
+            listed = await billing.ListInvoices(billing_pb2.ListInvoicesRequest(customer_number=s.customer_number))
+    finally:
+        await channel.close()
+    return listed.invoices[0].id
+
+
 async def with_tokens(stack, s: Subject) -> Subject:
     tokens = await cli_tokens(stack, s.host, s.email)
     request_id, attachment_id = await filed_request(stack, s)
@@ -651,6 +734,7 @@ async def with_tokens(stack, s: Subject) -> Subject:
         feed=feed_of(stack, s),
         request_id=request_id,
         attachment_id=attachment_id,
+        invoice_id=await issued_invoice(stack, s),
     )
 
 

@@ -554,6 +554,7 @@ def sample_contexts(brand: v.Brand, locale: str) -> Iterator[tuple[str, str, dic
     yield "outages-none", "outages.html", {"page": outages_page, "view": v.OutagesView(rows=(), electricity_count=0)}
     yield from staff_samples(replace(signed, user="admin@volta.example", customers=(), current_customer=None))
     yield from request_samples(signed, locale)
+    yield from invoice_samples(signed)
     yield from change_samples(signed, locale, money)
     yield "error-404", "error.html", {"page": public, "status": 404}
     yield (
@@ -677,6 +678,105 @@ def token_samples(page: v.Page, locale: str) -> Iterator[tuple[str, str, dict[st
     alone = replace(page, customers=page.customers[:1])
     empty = replace(view, tokens=(), customers=alone.customers)
     yield "tokens-none", template, {"page": alone, "view": empty, "errors": v.NO_ERRORS}
+
+
+def invoice_samples(signed: v.Page) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Invoices and payments: the list with a balance and the next advance, a refused filter, nothing yet; one
+    invoice to pay by QR code and one overpaid."""
+    page = replace(signed, path="/invoices", nav_active="invoices")
+    czk = lambda amount: v.Money(Decimal(amount), "CZK")  # noqa: E731 - a sample's shorthand
+    row = v.InvoiceRow(
+        id="i-1",
+        href="/invoices/i-1",
+        number="2026000123",
+        kind="regular",
+        supply_point="859182400100234567",
+        issue_date=date(2026, 11, 5),
+        due_date=date(2026, 11, 19),
+        total=czk("14820.00"),
+        amount_due=czk("1234.00"),
+        outstanding=czk("1234.00"),
+        status="unpaid",
+        overdue=True,
+        reminder_level=1,
+    )
+    overpaid = replace(
+        row, id="i-2", number="2025000077", amount_due=czk("-850.00"), status="refund_due", overdue=False
+    )
+    qr = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><title>2026000123</title></svg>'
+    pay = v.PaymentInstructions(
+        "19-2000145399/0800",
+        "CZ6508000000192000145399",
+        "2026000123",
+        czk("1234.00"),
+        date(2026, 11, 19),
+        "SPD*1.0*AM:1234.00",
+        qr,
+    )
+    advance = v.AdvanceRow("859182400100234567", date(2026, 12, 15), czk("1200.00"), czk("1200.00"), "unpaid", False)
+    listed = v.InvoicesView(
+        rows=(row, overpaid),
+        total=2,
+        filters={"status": "unpaid"},
+        statuses=("unpaid", "overdue", "paid", "refund_due", "refunded"),
+        points=(v.RequestPointChoice("p-1", "859182400100234567"), v.RequestPointChoice("p-2", "27ZG600Z0424987D")),
+        advances=(advance,),
+        next_advance=replace(pay, variable_symbol="5100104711", amount=czk("1200.00")),
+        balance=czk("1234.00"),
+        overdue=czk("1234.00"),
+        disconnection_from=date(2027, 1, 10),
+        next_href="/invoices?page=x",
+    )
+    yield "invoices", "invoices.html", {"page": page, "view": listed}
+    yield (
+        "invoices-refused",
+        "invoices.html",
+        {
+            "page": page,
+            "view": replace(listed, rows=(), total=0, filter_error="Choose a status from the list.", next_href=None),
+        },
+    )
+    yield (
+        "invoices-none",
+        "invoices.html",
+        {
+            "page": page,
+            "view": v.InvoicesView(rows=(), total=0, filters={}, statuses=(), points=(), balance=czk("-300.00")),
+        },
+    )
+    line = v.InvoiceLineRow(
+        "Electricity – high tariff",
+        Decimal("2.4"),
+        "MWh",
+        Decimal("2950"),
+        Decimal("7080.00"),
+        Decimal("21"),
+        Decimal("8566.80"),
+    )
+    detail = v.InvoiceView(
+        row=row,
+        variable_symbol="2026000123",
+        period_from=date(2025, 11, 1),
+        period_to=date(2026, 10, 31),
+        commodity="electricity",
+        advances=czk("13586.00"),
+        rounding=czk("0.20"),
+        original_number="",
+        lines=(line,),
+        vat=(v.VatRow(Decimal("21"), Decimal("7080.00"), Decimal("1486.80"), Decimal("8566.80")),),
+        payment=pay,
+        pdf_href="/invoices/i-1/pdf",
+        isdoc_href="/invoices/i-1/isdoc",
+    )
+    yield "invoice", "invoice.html", {"page": page, "view": detail}
+    yield (
+        "invoice-overpaid",
+        "invoice.html",
+        {
+            "page": page,
+            "view": replace(detail, row=overpaid, payment=None, original_number="2025000011"),
+        },
+    )
 
 
 def request_samples(signed: v.Page, locale: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -805,6 +905,35 @@ def staff_samples(signed: v.Page) -> Iterator[tuple[str, str, dict[str, Any]]]:
             "staff/hdo_import.html",
             {"page": hdo_page, "view": staff.ImportView(form, outcome)},
         )
+    payments_page = replace(signed, path="/staff/payments", nav=staff.nav(admin), nav_active="staff_payments")
+    queued = staff.QueuedPaymentRow(
+        date(2026, 11, 30),
+        v.Money(Decimal("1500.00"), "CZK"),
+        v.Money(Decimal("500.00"), "CZK"),
+        "2026000123",
+        "Jana Nováková 19-2000145399/0800",
+        "Záloha listopad",
+        "overpaid",
+        "1001234567",
+    )
+    for label, outcome, rows in (
+        ("queue", None, (queued, replace(queued, status="unmatched", customer_number="", message=""))),
+        ("imported", staff.StatementResult("vypis.xml", 120, 117, 3, 0), (queued,)),
+        ("refused", staff.Refusal("vypis.gpc", "Line 12", "Unknown record type 099."), ()),
+    ):
+        yield (
+            f"staff-payments-{label}",
+            "staff/payments.html",
+            {"page": payments_page, "view": staff.PaymentsView(rows, outcome, v.FormErrors(), 32)},
+        )
+    yield (
+        "staff-payments-no-file",
+        "staff/payments.html",
+        {
+            "page": payments_page,
+            "view": staff.PaymentsView((), None, v.FormErrors(fields={"file": ("Choose the file to import.",)}), 32),
+        },
+    )
     errors = v.FormErrors(fields={"file": ("Choose the file to import.",), "valid_from": ("Enter the day.",)})
     yield (
         "staff-hdo-import-errors",
@@ -945,7 +1074,15 @@ def customer_samples(
         },
     )
     audit_page = replace(signed, path="/staff/audit", nav=staff.nav(admin), nav_active="staff_audit")
-    filters = {"source": "accounts", "actor": "", "entity": "customer", "since": "2026-11-01", "until": ""}
+    filters = {
+        "source": "",
+        "customer": "1003456789",
+        "actor": "",
+        "entity": "customer",
+        "since": "2026-11-01",
+        "until": "",
+    }
+    logs = (("", "Every log"), ("accounts", "Customers and contracts"), ("requests", "Requests"))
     entry = staff.AuditRow(
         datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
         "u-1",
@@ -957,6 +1094,10 @@ def customer_samples(
         "contact.changed",
         (("email", "petr.svoboda@mail.example"),),
         (("email", "petr@mail.example"),),
+        source="Customers and contracts",
+        actor_name="admin@volta.example",
+        customer_number="1003456789",
+        customer_href="/staff/customers/1003456789",
     )
     yield (
         "staff-audit",
@@ -965,8 +1106,12 @@ def customer_samples(
             "page": audit_page,
             "view": staff.AuditView(
                 filters,
-                (entry, replace(entry, me=False, entity_id="", before=(), after=())),
+                (
+                    entry,
+                    replace(entry, me=False, entity_id="", before=(), after=(), actor_name="", customer_number=""),
+                ),
                 next_href="/staff/audit?page=1",
+                sources=logs,
             ),
         },
     )
@@ -974,7 +1119,46 @@ def customer_samples(
     yield (
         "staff-audit-refused",
         "staff/audit.html",
-        {"page": audit_page, "view": staff.AuditView({**filters, "since": "x"}, (), errors=bad_day)},
+        {"page": audit_page, "view": staff.AuditView({**filters, "since": "x"}, (), errors=bad_day, sources=logs)},
+    )
+    catalog_page = replace(signed, path="/staff/catalog", nav=staff.nav(admin), nav_active="staff_catalog")
+    card = staff.CatalogCard(
+        code="breaker_change",
+        capability="Ask for a main circuit breaker change",
+        offered=True,
+        deadline_days="30",
+        position="0",
+        contract_types=(
+            staff.ContractTypeChoice("bundled", True, True),
+            staff.ContractTypeChoice("supply_only", False, False),
+        ),
+        effective=("bundled",),
+        action="/staff/catalog/breaker_change",
+    )
+    refused_card = replace(
+        card,
+        code="free_text",
+        offered=False,
+        deadline_days="0",
+        effective=(),
+        action="/staff/catalog/free_text",
+        errors=v.FormErrors(fields={"deadline_days": ("Enter a deadline from 1 to 365 days.",)}),
+    )
+    yield (
+        "staff-catalog",
+        "staff/catalog.html",
+        {"page": catalog_page, "view": staff.CatalogView((card, refused_card), 365, 999)},
+    )
+    matrix_page = replace(signed, path="/staff/matrix", nav=staff.nav(admin), nav_active="staff_matrix")
+    columns = tuple((c, v.LABELS["scope"][authz.scope_of(c)]) for c in authz.PER_CONTRACT)
+    matrix_rows = (
+        staff.MatrixRow("bundled", tuple((c, True) for c in authz.PER_CONTRACT)),
+        staff.MatrixRow("supply_only", tuple((c, c != authz.BREAKER_CHANGE_REQUEST) for c in authz.PER_CONTRACT)),
+    )
+    yield (
+        "staff-matrix",
+        "staff/matrix.html",
+        {"page": matrix_page, "view": staff.MatrixView(columns, matrix_rows, ("See contracts",))},
     )
 
 
@@ -1160,6 +1344,8 @@ def _serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 
 
 @pytest.mark.browser
+# every sample in every brand and language, some 850 pages through axe: longer than the suite's 300 s on a busy machine
+@pytest.mark.timeout(900)
 def test_pages_in_chromium_pass_axe(env, tmp_path: Path) -> None:
     chromium = _chromium()
     if not chromium:

@@ -813,6 +813,52 @@ class GetPermissionMatrixResponse(_message.Message):
 Global___GetPermissionMatrixResponse: _TypeAlias = GetPermissionMatrixResponse  # noqa: Y015
 
 @_typing.final
+class SetPermissionMatrixRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___PermissionRow]:
+        """the contract types to change, each with every per-contract capability it is to allow; customer-level
+        capabilities (contact:write, access:manage) are not per contract and stay as they are
+        """
+
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[Global___PermissionRow] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPermissionMatrixRequest: _TypeAlias = SetPermissionMatrixRequest  # noqa: Y015
+
+@_typing.final
+class SetPermissionMatrixResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___PermissionRow]:
+        """the whole matrix after the change"""
+
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[Global___PermissionRow] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPermissionMatrixResponse: _TypeAlias = SetPermissionMatrixResponse  # noqa: Y015
+
+@_typing.final
 class ChangeContactRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -1341,3 +1387,51 @@ class ListAuditResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListAuditResponse: _TypeAlias = ListAuditResponse  # noqa: Y015
+
+@_typing.final
+class ListBillablePointsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListBillablePointsRequest: _TypeAlias = ListBillablePointsRequest  # noqa: Y015
+
+@_typing.final
+class ListBillablePointsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUPPLY_POINTS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def supply_points(self) -> _containers.RepeatedCompositeFieldContainer[Global___SupplyPoint]:
+        """each with its contract"""
+
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo:
+        """total_size is counted on the first page only"""
+
+    def __init__(
+        self,
+        *,
+        supply_points: _abc.Iterable[Global___SupplyPoint] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "supply_points", b"supply_points"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListBillablePointsResponse: _TypeAlias = ListBillablePointsResponse  # noqa: Y015

@@ -80,6 +80,11 @@ class AccountsServiceStub:
                 request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.GetPermissionMatrixRequest.SerializeToString,
                 response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.GetPermissionMatrixResponse.FromString,
                 _registered_method=True)
+        self.SetPermissionMatrix = channel.unary_unary(
+                '/portal.accounts.v1.AccountsService/SetPermissionMatrix',
+                request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SetPermissionMatrixRequest.SerializeToString,
+                response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SetPermissionMatrixResponse.FromString,
+                _registered_method=True)
         self.ChangeContact = channel.unary_unary(
                 '/portal.accounts.v1.AccountsService/ChangeContact',
                 request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactRequest.SerializeToString,
@@ -114,6 +119,11 @@ class AccountsServiceStub:
                 '/portal.accounts.v1.AccountsService/FindAffectedSupplyPoints',
                 request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsRequest.SerializeToString,
                 response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsResponse.FromString,
+                _registered_method=True)
+        self.ListBillablePoints = channel.unary_unary(
+                '/portal.accounts.v1.AccountsService/ListBillablePoints',
+                request_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ListBillablePointsRequest.SerializeToString,
+                response_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ListBillablePointsResponse.FromString,
                 _registered_method=True)
         self.SearchCustomers = channel.unary_unary(
                 '/portal.accounts.v1.AccountsService/SearchCustomers',
@@ -189,6 +199,16 @@ class AccountsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetPermissionMatrix(self, request, context):
+        """Tenant administrators: replaces the capabilities of the contract types given (the others stay), audited and
+        announced (PermissionMatrixChanged). Refused whole, nothing changed, for an unknown contract type or capability,
+        or a row without what a contract type needs to show the customer their own data (supply points, contracts).
+        Other services keep the matrix a minute (kit.matrix), so a change reaches them within that minute.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ChangeContact(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -231,6 +251,13 @@ class AccountsServiceServicer:
     def FindAffectedSupplyPoints(self, request, context):
         """The supply points a planned outage affects (listed by EAN or lying in one of its address ranges) with their
         customers' contact data, for notices. System and staff callers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBillablePoints(self, request, context):
+        """Staff and system: every supply point of the tenant with its contract, in identifier order, for the bill run.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -299,6 +326,11 @@ def add_AccountsServiceServicer_to_server(servicer, server):
                     request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.GetPermissionMatrixRequest.FromString,
                     response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.GetPermissionMatrixResponse.SerializeToString,
             ),
+            'SetPermissionMatrix': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPermissionMatrix,
+                    request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SetPermissionMatrixRequest.FromString,
+                    response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.SetPermissionMatrixResponse.SerializeToString,
+            ),
             'ChangeContact': grpc.unary_unary_rpc_method_handler(
                     servicer.ChangeContact,
                     request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ChangeContactRequest.FromString,
@@ -333,6 +365,11 @@ def add_AccountsServiceServicer_to_server(servicer, server):
                     servicer.FindAffectedSupplyPoints,
                     request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsRequest.FromString,
                     response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsResponse.SerializeToString,
+            ),
+            'ListBillablePoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBillablePoints,
+                    request_deserializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ListBillablePointsRequest.FromString,
+                    response_serializer=portal_dot_accounts_dot_v1_dot_accounts__pb2.ListBillablePointsResponse.SerializeToString,
             ),
             'SearchCustomers': grpc.unary_unary_rpc_method_handler(
                     servicer.SearchCustomers,
@@ -600,6 +637,33 @@ class AccountsService:
             _registered_method=True)
 
     @staticmethod
+    def SetPermissionMatrix(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.accounts.v1.AccountsService/SetPermissionMatrix',
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.SetPermissionMatrixRequest.SerializeToString,
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.SetPermissionMatrixResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ChangeContact(request,
             target,
             options=(),
@@ -778,6 +842,33 @@ class AccountsService:
             '/portal.accounts.v1.AccountsService/FindAffectedSupplyPoints',
             portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsRequest.SerializeToString,
             portal_dot_accounts_dot_v1_dot_accounts__pb2.FindAffectedSupplyPointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBillablePoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.accounts.v1.AccountsService/ListBillablePoints',
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.ListBillablePointsRequest.SerializeToString,
+            portal_dot_accounts_dot_v1_dot_accounts__pb2.ListBillablePointsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -677,7 +677,9 @@ class ListInvoicesResponse(_message.Message):
     @_builtins.property
     def invoices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice]: ...
     @_builtins.property
-    def page(self) -> _common_pb2.PageInfo: ...
+    def page(self) -> _common_pb2.PageInfo:
+        """total_size is counted up to 1,000; 1,001 means more"""
+
     def __init__(
         self,
         *,
@@ -1179,3 +1181,93 @@ class ImportStatementResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ImportStatementResponse: _TypeAlias = ImportStatementResponse  # noqa: Y015
+
+@_typing.final
+class QueuedPayment(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    BOOKED_ON_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    VARIABLE_SYMBOL_FIELD_NUMBER: _builtins.int
+    COUNTERPARTY_ACCOUNT_FIELD_NUMBER: _builtins.int
+    COUNTERPARTY_NAME_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    UNALLOCATED_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    booked_on: _builtins.str
+    variable_symbol: _builtins.str
+    counterparty_account: _builtins.str
+    counterparty_name: _builtins.str
+    message: _builtins.str
+    status: _builtins.str
+    """partial, overpaid, unmatched or held"""
+    customer_number: _builtins.str
+    @_builtins.property
+    def amount(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def unallocated(self) -> _common_pb2.Money:
+        """of the amount, what no invoice or advance took"""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        booked_on: _builtins.str = ...,
+        amount: _common_pb2.Money | None = ...,
+        variable_symbol: _builtins.str = ...,
+        counterparty_account: _builtins.str = ...,
+        counterparty_name: _builtins.str = ...,
+        message: _builtins.str = ...,
+        status: _builtins.str = ...,
+        unallocated: _common_pb2.Money | None = ...,
+        customer_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "unallocated", b"unallocated"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "booked_on", b"booked_on", "counterparty_account", b"counterparty_account", "counterparty_name", b"counterparty_name", "customer_number", b"customer_number", "id", b"id", "message", b"message", "status", b"status", "unallocated", b"unallocated", "variable_symbol", b"variable_symbol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueuedPayment: _TypeAlias = QueuedPayment  # noqa: Y015
+
+@_typing.final
+class ListPaymentQueueRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPaymentQueueRequest: _TypeAlias = ListPaymentQueueRequest  # noqa: Y015
+
+@_typing.final
+class ListPaymentQueueResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYMENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def payments(self) -> _containers.RepeatedCompositeFieldContainer[Global___QueuedPayment]: ...
+    def __init__(
+        self,
+        *,
+        payments: _abc.Iterable[Global___QueuedPayment] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["payments", b"payments"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPaymentQueueResponse: _TypeAlias = ListPaymentQueueResponse  # noqa: Y015

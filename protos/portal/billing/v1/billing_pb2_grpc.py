@@ -98,6 +98,11 @@ class BillingServiceStub:
                 request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementRequest.SerializeToString,
                 response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementResponse.FromString,
                 _registered_method=True)
+        self.ListPaymentQueue = channel.unary_unary(
+                '/portal.billing.v1.BillingService/ListPaymentQueue',
+                request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentQueueRequest.SerializeToString,
+                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentQueueResponse.FromString,
+                _registered_method=True)
 
 
 class BillingServiceServicer:
@@ -197,6 +202,13 @@ class BillingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPaymentQueue(self, request, context):
+        """Staff: payments left for a person (partial, over- and unmatched, held), oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BillingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -259,6 +271,11 @@ def add_BillingServiceServicer_to_server(servicer, server):
                     servicer.ImportStatement,
                     request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementRequest.FromString,
                     response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementResponse.SerializeToString,
+            ),
+            'ListPaymentQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPaymentQueue,
+                    request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentQueueRequest.FromString,
+                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentQueueResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -589,6 +606,33 @@ class BillingService:
             '/portal.billing.v1.BillingService/ImportStatement',
             portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementRequest.SerializeToString,
             portal_dot_billing_dot_v1_dot_billing__pb2.ImportStatementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPaymentQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.billing.v1.BillingService/ListPaymentQueue',
+            portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentQueueRequest.SerializeToString,
+            portal_dot_billing_dot_v1_dot_billing__pb2.ListPaymentQueueResponse.FromString,
             options,
             channel_credentials,
             insecure,

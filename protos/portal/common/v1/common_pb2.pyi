@@ -236,6 +236,7 @@ class AuditEntry(_message.Message):
     ACTION_FIELD_NUMBER: _builtins.int
     BEFORE_JSON_FIELD_NUMBER: _builtins.int
     AFTER_JSON_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     actor: _builtins.str
     actor_kind: _builtins.str
@@ -245,6 +246,8 @@ class AuditEntry(_message.Message):
     action: _builtins.str
     before_json: _builtins.str
     after_json: _builtins.str
+    customer_number: _builtins.str
+    """the customer the change or the access concerned; empty when none"""
     @_builtins.property
     def at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -260,10 +263,11 @@ class AuditEntry(_message.Message):
         action: _builtins.str = ...,
         before_json: _builtins.str = ...,
         after_json: _builtins.str = ...,
+        customer_number: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "actor_kind", b"actor_kind", "after_json", b"after_json", "at", b"at", "before_json", b"before_json", "channel", b"channel", "entity", b"entity", "entity_id", b"entity_id", "id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "actor_kind", b"actor_kind", "after_json", b"after_json", "at", b"at", "before_json", b"before_json", "channel", b"channel", "customer_number", b"customer_number", "entity", b"entity", "entity_id", b"entity_id", "id", b"id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -280,9 +284,11 @@ class AuditFilter(_message.Message):
     ENTITY_ID_FIELD_NUMBER: _builtins.int
     SINCE_FIELD_NUMBER: _builtins.int
     UNTIL_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
     actor: _builtins.str
     entity: _builtins.str
     entity_id: _builtins.str
+    customer_number: _builtins.str
     @_builtins.property
     def since(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -295,10 +301,11 @@ class AuditFilter(_message.Message):
         entity_id: _builtins.str = ...,
         since: _timestamp_pb2.Timestamp | None = ...,
         until: _timestamp_pb2.Timestamp | None = ...,
+        customer_number: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "until", b"until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "entity", b"entity", "entity_id", b"entity_id", "since", b"since", "until", b"until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "customer_number", b"customer_number", "entity", b"entity", "entity_id", b"entity_id", "since", b"since", "until", b"until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,17 +25,25 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fportal/events/v1/requests.proto\x12\x10portal.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x01\n\x10RequestSubmitted\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ustomer_number\x18\x02 \x01(\t\x12\x17\n\x0fsupply_point_id\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x05 \x01(\t\x12/\n\x0b\x64\x65\x61\x64line_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xaa\x01\n\x13RequestStateChanged\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ustomer_number\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x12\n\nfrom_state\x18\x05 \x01(\t\x12\x10\n\x08to_state\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x12\n\nactor_kind\x18\x08 \x01(\t\"\x8d\x01\n\x10RequestEscalated\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ustomer_number\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12/\n\x0b\x64\x65\x61\x64line_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fportal/events/v1/requests.proto\x12\x10portal.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x02\n\x10RequestSubmitted\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ustomer_number\x18\x02 \x01(\t\x12\x17\n\x0fsupply_point_id\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x05 \x01(\t\x12/\n\x0b\x64\x65\x61\x64line_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x06values\x18\x07 \x03(\x0b\x32..portal.events.v1.RequestSubmitted.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xaa\x01\n\x13RequestStateChanged\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ustomer_number\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x12\n\nfrom_state\x18\x05 \x01(\t\x12\x10\n\x08to_state\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x12\n\nactor_kind\x18\x08 \x01(\t\"\x8d\x01\n\x10RequestEscalated\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ustomer_number\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12/\n\x0b\x64\x65\x61\x64line_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x10RequestCommented\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ustomer_number\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\"\x89\x01\n\x13\x43\x61talogEntryChanged\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07offered\x18\x02 \x01(\x08\x12\x15\n\rdeadline_days\x18\x03 \x01(\x05\x12\x16\n\x0e\x63ontract_types\x18\x04 \x03(\t\x12\x10\n\x08position\x18\x05 \x01(\x05\x12\x12\n\nchanged_by\x18\x06 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'portal.events.v1.requests_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_REQUESTSUBMITTED_VALUESENTRY']._loaded_options = None
+  _globals['_REQUESTSUBMITTED_VALUESENTRY']._serialized_options = b'8\001'
   _globals['_REQUESTSUBMITTED']._serialized_start=87
-  _globals['_REQUESTSUBMITTED']._serialized_end=255
-  _globals['_REQUESTSTATECHANGED']._serialized_start=258
-  _globals['_REQUESTSTATECHANGED']._serialized_end=428
-  _globals['_REQUESTESCALATED']._serialized_start=431
-  _globals['_REQUESTESCALATED']._serialized_end=572
+  _globals['_REQUESTSUBMITTED']._serialized_end=366
+  _globals['_REQUESTSUBMITTED_VALUESENTRY']._serialized_start=321
+  _globals['_REQUESTSUBMITTED_VALUESENTRY']._serialized_end=366
+  _globals['_REQUESTSTATECHANGED']._serialized_start=369
+  _globals['_REQUESTSTATECHANGED']._serialized_end=539
+  _globals['_REQUESTESCALATED']._serialized_start=542
+  _globals['_REQUESTESCALATED']._serialized_end=683
+  _globals['_REQUESTCOMMENTED']._serialized_start=685
+  _globals['_REQUESTCOMMENTED']._serialized_end=776
+  _globals['_CATALOGENTRYCHANGED']._serialized_start=779
+  _globals['_CATALOGENTRYCHANGED']._serialized_end=916
 # @@protoc_insertion_point(module_scope)

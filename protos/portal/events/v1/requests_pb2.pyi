@@ -3,9 +3,11 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -23,12 +25,33 @@ class RequestSubmitted(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class ValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
     SUPPLY_POINT_ID_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
     DEADLINE_AT_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     customer_number: _builtins.str
     supply_point_id: _builtins.str
@@ -36,6 +59,10 @@ class RequestSubmitted(_message.Message):
     channel: _builtins.str
     @_builtins.property
     def deadline_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """the type's fields as filed (e.g. reading_day of an extraordinary settlement, which billing acts on)"""
+
     def __init__(
         self,
         *,
@@ -45,10 +72,11 @@ class RequestSubmitted(_message.Message):
         type: _builtins.str = ...,
         channel: _builtins.str = ...,
         deadline_at: _timestamp_pb2.Timestamp | None = ...,
+        values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["deadline_at", b"deadline_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "customer_number", b"customer_number", "deadline_at", b"deadline_at", "request_id", b"request_id", "supply_point_id", b"supply_point_id", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "customer_number", b"customer_number", "deadline_at", b"deadline_at", "request_id", b"request_id", "supply_point_id", b"supply_point_id", "type", b"type", "values", b"values"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -130,3 +158,72 @@ class RequestEscalated(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RequestEscalated: _TypeAlias = RequestEscalated  # noqa: Y015
+
+@_typing.final
+class RequestCommented(_message.Message):
+    """A staff member commented on a request for the customer to read (internal notes are not announced)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NUMBER_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    customer_number: _builtins.str
+    type: _builtins.str
+    text: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        customer_number: _builtins.str = ...,
+        type: _builtins.str = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_number", b"customer_number", "request_id", b"request_id", "text", b"text", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestCommented: _TypeAlias = RequestCommented  # noqa: Y015
+
+@_typing.final
+class CatalogEntryChanged(_message.Message):
+    """A tenant administrator changed a type of the request catalog."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    OFFERED_FIELD_NUMBER: _builtins.int
+    DEADLINE_DAYS_FIELD_NUMBER: _builtins.int
+    CONTRACT_TYPES_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
+    CHANGED_BY_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    offered: _builtins.bool
+    deadline_days: _builtins.int
+    position: _builtins.int
+    changed_by: _builtins.str
+    @_builtins.property
+    def contract_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """empty: every contract type the permission matrix allows"""
+
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        offered: _builtins.bool = ...,
+        deadline_days: _builtins.int = ...,
+        contract_types: _abc.Iterable[_builtins.str] | None = ...,
+        position: _builtins.int = ...,
+        changed_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_by", b"changed_by", "code", b"code", "contract_types", b"contract_types", "deadline_days", b"deadline_days", "offered", b"offered", "position", b"position"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CatalogEntryChanged: _TypeAlias = CatalogEntryChanged  # noqa: Y015

@@ -66,6 +66,11 @@ class HdoServiceStub:
                 request_serializer=portal_dot_hdo_dot_v1_dot_hdo__pb2.ListOutagesRequest.SerializeToString,
                 response_deserializer=portal_dot_hdo_dot_v1_dot_hdo__pb2.ListOutagesResponse.FromString,
                 _registered_method=True)
+        self.ListAudit = channel.unary_unary(
+                '/portal.hdo.v1.HdoService/ListAudit',
+                request_serializer=portal_dot_hdo_dot_v1_dot_hdo__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=portal_dot_hdo_dot_v1_dot_hdo__pb2.ListAuditResponse.FromString,
+                _registered_method=True)
 
 
 class HdoServiceServicer:
@@ -116,6 +121,13 @@ class HdoServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAudit(self, request, context):
+        """Tenant administrators: this service's audit trail, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HdoServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +160,11 @@ def add_HdoServiceServicer_to_server(servicer, server):
                     servicer.ListOutages,
                     request_deserializer=portal_dot_hdo_dot_v1_dot_hdo__pb2.ListOutagesRequest.FromString,
                     response_serializer=portal_dot_hdo_dot_v1_dot_hdo__pb2.ListOutagesResponse.SerializeToString,
+            ),
+            'ListAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudit,
+                    request_deserializer=portal_dot_hdo_dot_v1_dot_hdo__pb2.ListAuditRequest.FromString,
+                    response_serializer=portal_dot_hdo_dot_v1_dot_hdo__pb2.ListAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +331,33 @@ class HdoService:
             '/portal.hdo.v1.HdoService/ListOutages',
             portal_dot_hdo_dot_v1_dot_hdo__pb2.ListOutagesRequest.SerializeToString,
             portal_dot_hdo_dot_v1_dot_hdo__pb2.ListOutagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.hdo.v1.HdoService/ListAudit',
+            portal_dot_hdo_dot_v1_dot_hdo__pb2.ListAuditRequest.SerializeToString,
+            portal_dot_hdo_dot_v1_dot_hdo__pb2.ListAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

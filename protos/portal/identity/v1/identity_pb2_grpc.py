@@ -125,6 +125,21 @@ class IdentityServiceStub:
                 request_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenRequest.SerializeToString,
                 response_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenResponse.FromString,
                 _registered_method=True)
+        self.GetCustomerLocale = channel.unary_unary(
+                '/portal.identity.v1.IdentityService/GetCustomerLocale',
+                request_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.GetCustomerLocaleRequest.SerializeToString,
+                response_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.GetCustomerLocaleResponse.FromString,
+                _registered_method=True)
+        self.ListUsers = channel.unary_unary(
+                '/portal.identity.v1.IdentityService/ListUsers',
+                request_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListUsersResponse.FromString,
+                _registered_method=True)
+        self.ListAudit = channel.unary_unary(
+                '/portal.identity.v1.IdentityService/ListAudit',
+                request_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListAuditResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -245,6 +260,28 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCustomerLocale(self, request, context):
+        """The language the owner of a customer number chose (when they registered), for messages to the customer; empty
+        when no live owner login is known. System callers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUsers(self, request, context):
+        """Staff: the logins with these ids (at most 100), to show who did what by their e-mail; unknown ids are left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAudit(self, request, context):
+        """Tenant administrators: this service's audit trail, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -337,6 +374,21 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.RevokePersonalToken,
                     request_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenRequest.FromString,
                     response_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenResponse.SerializeToString,
+            ),
+            'GetCustomerLocale': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCustomerLocale,
+                    request_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.GetCustomerLocaleRequest.FromString,
+                    response_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.GetCustomerLocaleResponse.SerializeToString,
+            ),
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListUsersRequest.FromString,
+                    response_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListUsersResponse.SerializeToString,
+            ),
+            'ListAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudit,
+                    request_deserializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListAuditRequest.FromString,
+                    response_serializer=portal_dot_identity_dot_v1_dot_identity__pb2.ListAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -826,6 +878,87 @@ class IdentityService:
             '/portal.identity.v1.IdentityService/RevokePersonalToken',
             portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenRequest.SerializeToString,
             portal_dot_identity_dot_v1_dot_identity__pb2.RevokePersonalTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCustomerLocale(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.identity.v1.IdentityService/GetCustomerLocale',
+            portal_dot_identity_dot_v1_dot_identity__pb2.GetCustomerLocaleRequest.SerializeToString,
+            portal_dot_identity_dot_v1_dot_identity__pb2.GetCustomerLocaleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.identity.v1.IdentityService/ListUsers',
+            portal_dot_identity_dot_v1_dot_identity__pb2.ListUsersRequest.SerializeToString,
+            portal_dot_identity_dot_v1_dot_identity__pb2.ListUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.identity.v1.IdentityService/ListAudit',
+            portal_dot_identity_dot_v1_dot_identity__pb2.ListAuditRequest.SerializeToString,
+            portal_dot_identity_dot_v1_dot_identity__pb2.ListAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

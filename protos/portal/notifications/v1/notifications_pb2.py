@@ -23,33 +23,38 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from portal.common.v1 import common_pb2 as portal_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+portal/notifications/v1/notifications.proto\x12\x17portal.notifications.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"9\n\x15ListDeliveriesRequest\x12\x11\n\trecipient\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"O\n\x16ListDeliveriesResponse\x12\x35\n\ndeliveries\x18\x01 \x03(\x0b\x32!.portal.notifications.v1.Delivery\"0\n\x0eKindPreference\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x10\n\x08\x63hannels\x18\x02 \x03(\t\"\x84\x01\n\x0bPreferences\x12\x17\n\x0f\x63ustomer_number\x18\x01 \x01(\t\x12\x36\n\x05kinds\x18\x02 \x03(\x0b\x32\'.portal.notifications.v1.KindPreference\x12\r\n\x05phone\x18\x03 \x01(\t\x12\x15\n\rsms_available\x18\x04 \x01(\x08\"0\n\x15GetPreferencesRequest\x12\x17\n\x0f\x63ustomer_number\x18\x01 \x01(\t\"S\n\x16GetPreferencesResponse\x12\x39\n\x0bpreferences\x18\x01 \x01(\x0b\x32$.portal.notifications.v1.Preferences\"h\n\x15SetPreferencesRequest\x12\x17\n\x0f\x63ustomer_number\x18\x01 \x01(\t\x12\x36\n\x05kinds\x18\x02 \x03(\x0b\x32\'.portal.notifications.v1.KindPreference\"S\n\x16SetPreferencesResponse\x12\x39\n\x0bpreferences\x18\x01 \x01(\x0b\x32$.portal.notifications.v1.Preferences2\xef\x02\n\x14NotificationsService\x12q\n\x0eListDeliveries\x12..portal.notifications.v1.ListDeliveriesRequest\x1a/.portal.notifications.v1.ListDeliveriesResponse\x12q\n\x0eGetPreferences\x12..portal.notifications.v1.GetPreferencesRequest\x1a/.portal.notifications.v1.GetPreferencesResponse\x12q\n\x0eSetPreferences\x12..portal.notifications.v1.SetPreferencesRequest\x1a/.portal.notifications.v1.SetPreferencesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+portal/notifications/v1/notifications.proto\x12\x17portal.notifications.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dportal/common/v1/common.proto\"\xf1\x01\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"9\n\x15ListDeliveriesRequest\x12\x11\n\trecipient\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"O\n\x16ListDeliveriesResponse\x12\x35\n\ndeliveries\x18\x01 \x03(\x0b\x32!.portal.notifications.v1.Delivery\"0\n\x0eKindPreference\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x10\n\x08\x63hannels\x18\x02 \x03(\t\"\x84\x01\n\x0bPreferences\x12\x17\n\x0f\x63ustomer_number\x18\x01 \x01(\t\x12\x36\n\x05kinds\x18\x02 \x03(\x0b\x32\'.portal.notifications.v1.KindPreference\x12\r\n\x05phone\x18\x03 \x01(\t\x12\x15\n\rsms_available\x18\x04 \x01(\x08\"0\n\x15GetPreferencesRequest\x12\x17\n\x0f\x63ustomer_number\x18\x01 \x01(\t\"S\n\x16GetPreferencesResponse\x12\x39\n\x0bpreferences\x18\x01 \x01(\x0b\x32$.portal.notifications.v1.Preferences\"h\n\x15SetPreferencesRequest\x12\x17\n\x0f\x63ustomer_number\x18\x01 \x01(\t\x12\x36\n\x05kinds\x18\x02 \x03(\x0b\x32\'.portal.notifications.v1.KindPreference\"S\n\x16SetPreferencesResponse\x12\x39\n\x0bpreferences\x18\x01 \x01(\x0b\x32$.portal.notifications.v1.Preferences\"n\n\x10ListAuditRequest\x12-\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x1d.portal.common.v1.AuditFilter\x12+\n\x04page\x18\x02 \x01(\x0b\x32\x1d.portal.common.v1.PageRequest\"l\n\x11ListAuditResponse\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.portal.common.v1.AuditEntry\x12(\n\x04page\x18\x02 \x01(\x0b\x32\x1a.portal.common.v1.PageInfo2\xd3\x03\n\x14NotificationsService\x12q\n\x0eListDeliveries\x12..portal.notifications.v1.ListDeliveriesRequest\x1a/.portal.notifications.v1.ListDeliveriesResponse\x12q\n\x0eGetPreferences\x12..portal.notifications.v1.GetPreferencesRequest\x1a/.portal.notifications.v1.GetPreferencesResponse\x12q\n\x0eSetPreferences\x12..portal.notifications.v1.SetPreferencesRequest\x1a/.portal.notifications.v1.SetPreferencesResponse\x12\x62\n\tListAudit\x12).portal.notifications.v1.ListAuditRequest\x1a*.portal.notifications.v1.ListAuditResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'portal.notifications.v1.notifications_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DELIVERY']._serialized_start=106
-  _globals['_DELIVERY']._serialized_end=347
-  _globals['_LISTDELIVERIESREQUEST']._serialized_start=349
-  _globals['_LISTDELIVERIESREQUEST']._serialized_end=406
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=408
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=487
-  _globals['_KINDPREFERENCE']._serialized_start=489
-  _globals['_KINDPREFERENCE']._serialized_end=537
-  _globals['_PREFERENCES']._serialized_start=540
-  _globals['_PREFERENCES']._serialized_end=672
-  _globals['_GETPREFERENCESREQUEST']._serialized_start=674
-  _globals['_GETPREFERENCESREQUEST']._serialized_end=722
-  _globals['_GETPREFERENCESRESPONSE']._serialized_start=724
-  _globals['_GETPREFERENCESRESPONSE']._serialized_end=807
-  _globals['_SETPREFERENCESREQUEST']._serialized_start=809
-  _globals['_SETPREFERENCESREQUEST']._serialized_end=913
-  _globals['_SETPREFERENCESRESPONSE']._serialized_start=915
-  _globals['_SETPREFERENCESRESPONSE']._serialized_end=998
-  _globals['_NOTIFICATIONSSERVICE']._serialized_start=1001
-  _globals['_NOTIFICATIONSSERVICE']._serialized_end=1368
+  _globals['_DELIVERY']._serialized_start=137
+  _globals['_DELIVERY']._serialized_end=378
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=380
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=437
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=439
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=518
+  _globals['_KINDPREFERENCE']._serialized_start=520
+  _globals['_KINDPREFERENCE']._serialized_end=568
+  _globals['_PREFERENCES']._serialized_start=571
+  _globals['_PREFERENCES']._serialized_end=703
+  _globals['_GETPREFERENCESREQUEST']._serialized_start=705
+  _globals['_GETPREFERENCESREQUEST']._serialized_end=753
+  _globals['_GETPREFERENCESRESPONSE']._serialized_start=755
+  _globals['_GETPREFERENCESRESPONSE']._serialized_end=838
+  _globals['_SETPREFERENCESREQUEST']._serialized_start=840
+  _globals['_SETPREFERENCESREQUEST']._serialized_end=944
+  _globals['_SETPREFERENCESRESPONSE']._serialized_start=946
+  _globals['_SETPREFERENCESRESPONSE']._serialized_end=1029
+  _globals['_LISTAUDITREQUEST']._serialized_start=1031
+  _globals['_LISTAUDITREQUEST']._serialized_end=1141
+  _globals['_LISTAUDITRESPONSE']._serialized_start=1143
+  _globals['_LISTAUDITRESPONSE']._serialized_end=1251
+  _globals['_NOTIFICATIONSSERVICE']._serialized_start=1254
+  _globals['_NOTIFICATIONSSERVICE']._serialized_end=1721
 # @@protoc_insertion_point(module_scope)

@@ -50,6 +50,11 @@ class NotificationsServiceStub:
                 request_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesRequest.SerializeToString,
                 response_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesResponse.FromString,
                 _registered_method=True)
+        self.ListAudit = channel.unary_unary(
+                '/portal.notifications.v1.NotificationsService/ListAudit',
+                request_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListAuditResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationsServiceServicer:
@@ -76,6 +81,13 @@ class NotificationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAudit(self, request, context):
+        """Tenant administrators: this service's audit trail, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +105,11 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
                     servicer.SetPreferences,
                     request_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesRequest.FromString,
                     response_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesResponse.SerializeToString,
+            ),
+            'ListAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudit,
+                    request_deserializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListAuditRequest.FromString,
+                    response_serializer=portal_dot_notifications_dot_v1_dot_notifications__pb2.ListAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -177,6 +194,33 @@ class NotificationsService:
             '/portal.notifications.v1.NotificationsService/SetPreferences',
             portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesRequest.SerializeToString,
             portal_dot_notifications_dot_v1_dot_notifications__pb2.SetPreferencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.notifications.v1.NotificationsService/ListAudit',
+            portal_dot_notifications_dot_v1_dot_notifications__pb2.ListAuditRequest.SerializeToString,
+            portal_dot_notifications_dot_v1_dot_notifications__pb2.ListAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -101,6 +101,9 @@ class CatalogEntry(_message.Message):
     DEADLINE_DAYS_FIELD_NUMBER: _builtins.int
     NEEDS_SUPPLY_POINT_FIELD_NUMBER: _builtins.int
     CAPABILITY_FIELD_NUMBER: _builtins.int
+    OFFERED_FIELD_NUMBER: _builtins.int
+    CONTRACT_TYPES_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """breaker_change, tariff_change, product_change, termination, invoice_complaint, extraordinary_settlement,
     free_text
@@ -112,12 +115,20 @@ class CatalogEntry(_message.Message):
     needs_supply_point: _builtins.bool
     capability: _builtins.str
     """the capability of the permission matrix the type needs"""
+    offered: _builtins.bool
+    """false: not filed any more (kept for the requests filed before)"""
+    position: _builtins.int
+    """the place in the list, smallest first"""
     @_builtins.property
     def allowed_contract_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """the contract types whose row of the permission matrix holds `capability`"""
 
     @_builtins.property
     def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___CatalogField]: ...
+    @_builtins.property
+    def contract_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the contract types the catalog offers the type on, before the matrix has its say; empty: every one"""
+
     def __init__(
         self,
         *,
@@ -128,10 +139,13 @@ class CatalogEntry(_message.Message):
         deadline_days: _builtins.int = ...,
         needs_supply_point: _builtins.bool = ...,
         capability: _builtins.str = ...,
+        offered: _builtins.bool = ...,
+        contract_types: _abc.Iterable[_builtins.str] | None = ...,
+        position: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_contract_types", b"allowed_contract_types", "capability", b"capability", "code", b"code", "deadline_days", b"deadline_days", "fields", b"fields", "kind", b"kind", "needs_supply_point", b"needs_supply_point"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_contract_types", b"allowed_contract_types", "capability", b"capability", "code", b"code", "contract_types", b"contract_types", "deadline_days", b"deadline_days", "fields", b"fields", "kind", b"kind", "needs_supply_point", b"needs_supply_point", "offered", b"offered", "position", b"position"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -142,15 +156,19 @@ class ListCatalogRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SUPPLY_POINT_ID_FIELD_NUMBER: _builtins.int
+    ALL_ENTRIES_FIELD_NUMBER: _builtins.int
     supply_point_id: _builtins.str
+    all_entries: _builtins.bool
+    """tenant administrators: every processed type, offered or not, whatever the supply point"""
     def __init__(
         self,
         *,
         supply_point_id: _builtins.str = ...,
+        all_entries: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["supply_point_id", b"supply_point_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_entries", b"all_entries", "supply_point_id", b"supply_point_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -515,20 +533,26 @@ class TransitionRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     ACTION_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     action: _builtins.str
     reason: _builtins.str
     """why; required for ask_customer, add_info, resolve, reject and a staff member's cancel"""
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Attachment]:
+        """files sent with add_info only, with the limits of Submit's; a request holds at most 12"""
+
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         action: _builtins.str = ...,
         reason: _builtins.str = ...,
+        attachments: _abc.Iterable[Global___Attachment] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "attachments", b"attachments", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -687,6 +711,62 @@ class GetAttachmentResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetAttachmentResponse: _TypeAlias = GetAttachmentResponse  # noqa: Y015
+
+@_typing.final
+class UpdateCatalogEntryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    OFFERED_FIELD_NUMBER: _builtins.int
+    DEADLINE_DAYS_FIELD_NUMBER: _builtins.int
+    CONTRACT_TYPES_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    offered: _builtins.bool
+    deadline_days: _builtins.int
+    """1 to 365 calendar days"""
+    position: _builtins.int
+    """0 to 999"""
+    @_builtins.property
+    def contract_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """at least one; each a contract type of the permission matrix"""
+
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        offered: _builtins.bool = ...,
+        deadline_days: _builtins.int = ...,
+        contract_types: _abc.Iterable[_builtins.str] | None = ...,
+        position: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "contract_types", b"contract_types", "deadline_days", b"deadline_days", "offered", b"offered", "position", b"position"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateCatalogEntryRequest: _TypeAlias = UpdateCatalogEntryRequest  # noqa: Y015
+
+@_typing.final
+class UpdateCatalogEntryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entry(self) -> Global___CatalogEntry: ...
+    def __init__(
+        self,
+        *,
+        entry: Global___CatalogEntry | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateCatalogEntryResponse: _TypeAlias = UpdateCatalogEntryResponse  # noqa: Y015
 
 @_typing.final
 class ListAuditRequest(_message.Message):

@@ -82,6 +82,11 @@ class RequestsServiceStub:
                 request_serializer=portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditRequest.SerializeToString,
                 response_deserializer=portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditResponse.FromString,
                 _registered_method=True)
+        self.UpdateCatalogEntry = channel.unary_unary(
+                '/portal.requests.v1.RequestsService/UpdateCatalogEntry',
+                request_serializer=portal_dot_requests_dot_v1_dot_requests__pb2.UpdateCatalogEntryRequest.SerializeToString,
+                response_deserializer=portal_dot_requests_dot_v1_dot_requests__pb2.UpdateCatalogEntryResponse.FromString,
+                _registered_method=True)
 
 
 class RequestsServiceServicer:
@@ -153,6 +158,15 @@ class RequestsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateCatalogEntry(self, request, context):
+        """Tenant administrators: whether a processed type is offered, its deadline, the contract types it is offered on
+        (within what the permission matrix allows) and its place in the list; audited and announced
+        (CatalogEntryChanged). Refused whole, nothing changed, for bad values.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RequestsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -200,6 +214,11 @@ def add_RequestsServiceServicer_to_server(servicer, server):
                     servicer.ListAudit,
                     request_deserializer=portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditRequest.FromString,
                     response_serializer=portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditResponse.SerializeToString,
+            ),
+            'UpdateCatalogEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCatalogEntry,
+                    request_deserializer=portal_dot_requests_dot_v1_dot_requests__pb2.UpdateCatalogEntryRequest.FromString,
+                    response_serializer=portal_dot_requests_dot_v1_dot_requests__pb2.UpdateCatalogEntryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -448,6 +467,33 @@ class RequestsService:
             '/portal.requests.v1.RequestsService/ListAudit',
             portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditRequest.SerializeToString,
             portal_dot_requests_dot_v1_dot_requests__pb2.ListAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCatalogEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/portal.requests.v1.RequestsService/UpdateCatalogEntry',
+            portal_dot_requests_dot_v1_dot_requests__pb2.UpdateCatalogEntryRequest.SerializeToString,
+            portal_dot_requests_dot_v1_dot_requests__pb2.UpdateCatalogEntryResponse.FromString,
             options,
             channel_credentials,
             insecure,

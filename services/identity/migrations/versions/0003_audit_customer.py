@@ -1,0 +1,13 @@
+"""The customer each audit entry concerns, for the staff console's merged audit log.
+
+Revision ID: 0003
+"""
+
+from kit.migrations import add_audit_customer_number
+
+revision = "0003"
+down_revision = "0002"
+
+
+def upgrade() -> None:
+    add_audit_customer_number(listing_index=True)
