@@ -59,6 +59,12 @@ class Accounts:
             ),
         )
 
+    async def point_as_system(self, supply_point_id: str) -> accounts_pb2.SupplyPoint:
+        """A supply point with its contract, asked as the billing service (for work no customer's call carries)."""
+        with as_system("billing"):
+            request = accounts_pb2.GetSupplyPointRequest(supply_point_id=supply_point_id)
+            return (await self.stub.GetSupplyPoint(request)).supply_point
+
     async def contract_types_allowing(self, capability: str) -> list[str]:
         """The contract types whose policy allows `capability` to the caller; none when the grant lacks it."""
         guard.capability(capability)

@@ -468,3 +468,42 @@ class Invoicing:
             if not token:
                 run = await store.finish_bill_run(conn, period, self.clock())
         return run
+
+    async def settle_on_request(self, request_id: str, supply_point_id: str, customer_number: str, day: date) -> str:
+        """The extraordinary settlement (mimořádné vyúčtování) a request asked for, to the actual reading on `day`,
+        issued today under the request's id (so a redelivered request issues it once); answers its number.
+        Refused with a reason (DomainError) when the point is not the customer's or cannot be settled to that day."""
+        terms = await self.terms()
+        point = await self.accounts.point_as_system(supply_point_id)
+        if point.customer_number != customer_number:
+            raise DomainError("not_found", field="supply_point_id")
+        point_id = uuid.UUID(point.id)
+        async with self.db.tenant() as conn:
+            readings = (await store.readings_of(conn, [point_id]))[point_id]
+            settled = (await store.last_invoiced_days(conn, [point_id])).get(point_id)
+        start, end = ledger.extraordinary_window(
+            [r.read_on for r in readings if r.source != domain.ESTIMATE], settled, day
+        )
+        async with self.db.tenant() as conn:
+            paid = (await store.advances_paid_in(conn, [(point_id, start, end - timedelta(days=1))])).get(point_id)
+        settlement = pricing.settle(
+            facts_of(point),
+            start,
+            end,
+            consumption_between(point, readings, start, end),
+            await self._price_lists({}, point.product, point.commodity),
+            [paid] if paid else [],
+            kind=pricing.EXTRAORDINARY,
+        )
+        customer = (await self.accounts.customers([customer_number]))[customer_number]
+        today = self.clock().astimezone(await self.accounts.zone()).date()
+        done, problems = await self._issue(
+            terms, [(point, customer, settlement)], today, request_id=uuid.UUID(request_id)
+        )
+        if problems:
+            raise RuntimeError(problems[0])
+        if done:
+            return done[0]["number"]
+        async with self.db.tenant() as conn:
+            issued = await store.invoice_of_request(conn, uuid.UUID(request_id))
+        return issued.number if issued else ""

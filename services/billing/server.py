@@ -510,3 +510,28 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
                 total_size=total,
             ),
         )
+
+    async def ListPaymentQueue(self, request: pb.ListPaymentQueueRequest, rpc: grpc.aio.ServicerContext) -> Any:
+        guard.staff_capability(PAYMENTS_IMPORT)
+        size = request.page_size or MAX_PAGE_SIZE
+        if not 0 < size <= MAX_PAGE_SIZE:
+            raise DomainError("page_size.invalid", field="page_size")
+        async with self.db.tenant() as conn:
+            rows = await store.payment_queue(conn, size)
+        return pb.ListPaymentQueueResponse(
+            payments=[
+                pb.QueuedPayment(
+                    id=str(r.id),
+                    booked_on=r.booked_on.isoformat(),
+                    amount=_money(r.amount, r.currency),
+                    variable_symbol=r.variable_symbol,
+                    counterparty_account=r.counterparty_account,
+                    counterparty_name=r.counterparty_name,
+                    message=r.message,
+                    status=r.status,
+                    unallocated=_money(r.unallocated, r.currency),
+                    customer_number=r.customer_number or "",
+                )
+                for r in rows
+            ]
+        )

@@ -299,6 +299,8 @@ invoices = sa.Table(
     sa.Column("advances", sa.Numeric(14, 2)),
     sa.Column("amount_due", sa.Numeric(14, 2)),
     sa.Column("settled", sa.Numeric(14, 2)),
+    sa.Column("total_cents", sa.BigInteger, sa.Computed("(total * 100)::bigint")),
+    sa.Column("amount_due_cents", sa.BigInteger, sa.Computed("(amount_due * 100)::bigint")),
     sa.Column("locale", sa.Text),
     sa.Column("settlement", JSONB),
     sa.Column("original_invoice_id", sa.Uuid),
@@ -492,6 +494,7 @@ def _status_condition(status: str, today: date | None) -> sa.ColumnElement[bool]
 
 
 INVOICE_STATUSES = ("unpaid", "overdue", "paid", "refund_due", "refunded")
+MAX_COUNTED = 1_000
 
 
 async def invoices_page(
@@ -507,10 +510,11 @@ async def invoices_page(
     if f.only_points is not None:
         conditions.append(c.supply_point_id.in_(list(f.only_points)))
     if f.number:
-        escaped = f.number.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(sa.or_(c.number.like(f"{escaped}%"), c.variable_symbol.like(f"{escaped}%")))
+        # a prefix of digits as a range of the unique number index (an invoice's variable symbol is its number)
+        conditions.append(sa.and_(c.number >= f.number, c.number < f.number[:-1] + chr(ord(f.number[-1]) + 1)))
     if f.amount is not None:
-        conditions.append(sa.or_(c.total == f.amount, c.amount_due == f.amount))
+        cents = int(f.amount * 100)
+        conditions.append(sa.or_(c.total_cents == cents, c.amount_due_cents == cents))
     if f.issued_from:
         conditions.append(c.issue_date >= f.issued_from)
     if f.issued_to:
@@ -523,10 +527,26 @@ async def invoices_page(
         conditions.append(_status_condition(f.status, f.today))
     if f.supply_point_id:
         conditions.append(c.supply_point_id == f.supply_point_id)
-    total = (await conn.execute(sa.select(sa.func.count()).select_from(invoices).where(*conditions))).scalar_one()
+    # A number or an amount finds a handful among the customer's thousands: the rows are found by those filters'
+    # indexes first (OFFSET 0 keeps PostgreSQL from walking the customer's invoices by date in hope of an early
+    # match), then ordered. Counted up to a bound: a business with a hundred thousand invoices is told "more than
+    # 1,000", not made to wait while every one is counted on every page.
+    selective = bool(f.number) or f.amount is not None
+    matching = sa.select(invoices).where(*conditions)
+    if selective:
+        # planned for its own values: a plan made once for any number or amount walks the customer's invoices
+        await conn.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        matching = matching.offset(0)
+    counted = matching.with_only_columns(sa.literal(1)).limit(MAX_COUNTED + 1).subquery()
+    total = (await conn.execute(sa.select(sa.func.count()).select_from(counted))).scalar_one()
+    found = matching.subquery() if selective else invoices
+    query = sa.select(found)
+    if not selective:
+        query = query.where(*conditions)
     if after is not None:
-        conditions.append(sa.tuple_(c.issue_date, c.id) < sa.tuple_(sa.literal(after[0]), sa.literal(after[1])))
-    query = sa.select(invoices).where(*conditions).order_by(c.issue_date.desc(), c.id.desc()).limit(limit + 1)
+        keyset = sa.tuple_(found.c.issue_date, found.c.id) < sa.tuple_(sa.literal(after[0]), sa.literal(after[1]))
+        query = query.where(keyset)
+    query = query.order_by(found.c.issue_date.desc(), found.c.id.desc()).limit(limit + 1)
     return list((await conn.execute(query)).all()), total
 
 
@@ -964,3 +984,8 @@ async def add_invoices(conn: AsyncConnection, issued: Sequence[tuple[dict[str, A
     if documents:
         await conn.execute(invoice_documents.insert(), documents)
     return stored
+
+
+async def invoice_of_request(conn: AsyncConnection, request_id: uuid.UUID) -> sa.Row | None:
+    query = sa.select(invoices).where(scoped(conn, invoices), invoices.c.request_id == request_id)
+    return (await conn.execute(query)).first()

@@ -36,7 +36,7 @@ async def wire(rt: Runtime) -> Wiring:
                 billing_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name,
             )
         ],
-        subscriptions=events.SUBSCRIPTIONS,
+        subscriptions=events.subscriptions(invoicing),
         background=background,
         on_stop=[channel.close, renderer.close],
     )

@@ -5,6 +5,7 @@ one request; staff file on a customer's behalf by phone."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
@@ -13,9 +14,13 @@ from html import escape
 import httpx
 from portal.accounts.v1 import accounts_pb2
 from portal.accounts.v1.accounts_pb2_grpc import AccountsServiceStub
+from portal.billing.v1 import billing_pb2
+from portal.billing.v1.billing_pb2_grpc import BillingServiceStub
+from portal.requests.v1 import requests_pb2
+from portal.requests.v1.requests_pb2_grpc import RequestsServiceStub
 
 from gateway import i18n
-from kit import context, demo, rpc
+from kit import authz, context, demo, rpc
 
 from .portal_http import browser, csrf, sign_in
 
@@ -197,3 +202,75 @@ async def test_a_complaint_goes_with_its_scanned_invoice(stack):
     async with signed_in(stack, VOLTA, AGENT) as agent:
         staff_copy = await agent.get("/staff" + link.group(1))
     assert staff_copy.content == b"%PDF-1.7 scan"
+
+
+async def file_extraordinary_settlement(stack, point: demo.SupplyPoint, day: str, key: str) -> str:
+    """Jana's extraordinary settlement request for `day`, filed through the requests service as her portal does."""
+    channel = rpc.channel(stack.address("requests"))
+    try:
+        with as_customer(point):
+            filed = await RequestsServiceStub(channel).Submit(
+                requests_pb2.SubmitRequest(
+                    customer_number=point.customer_number,
+                    supply_point_id=str(point.id),
+                    type="extraordinary_settlement",
+                    values=[requests_pb2.FieldValue(name="reading_day", value=day)],
+                    idempotency_key=key,
+                )
+            )
+    finally:
+        await channel.close()
+    return filed.request.id
+
+
+def as_customer(point: demo.SupplyPoint) -> context.bound:
+    return context.bound(
+        context.CallContext(
+            tenant_id=str(demo.tenant(point.tenant_slug).id),
+            subject=f"user-of-{point.customer_number}",
+            subject_kind=context.USER,
+            customer_number=point.customer_number,
+            customer_numbers=frozenset({point.customer_number}),
+            capabilities=frozenset(authz.ALL_CAPABILITIES),
+        )
+    )
+
+
+async def settled_state(stack, point: demo.SupplyPoint, request_id: str, leaving: str = "submitted") -> object:
+    """The request once billing's answer moved it on (within a few seconds)."""
+    channel = rpc.channel(stack.address("requests"))
+    try:
+        with as_customer(point):
+            for _ in range(100):
+                found = (await RequestsServiceStub(channel).Get(requests_pb2.GetRequest(request_id=request_id))).request
+                if found.state not in (leaving, "in_progress"):
+                    return found
+                await asyncio.sleep(0.2)
+    finally:
+        await channel.close()
+    return found
+
+
+async def test_an_extraordinary_settlement_is_issued_by_billing_and_resolves_the_request(stack):
+    """Billing settles the point to the reading on the day asked for and issues the invoice; the request is resolved
+    with its number. A day without a reading comes back to the customer with what is missing."""
+    point = next(p for p in demo.supply_points("volta", demo.JANA) if p.commodity == "gas")
+    issued = await file_extraordinary_settlement(stack, point, "2026-11-01", "extraordinary-gas")
+    request = await settled_state(stack, point, issued)
+    assert request.state == "resolved", request
+    channel = rpc.channel(stack.address("billing"))
+    try:
+        with as_customer(point):
+            listed = await BillingServiceStub(channel).ListInvoices(
+                billing_pb2.ListInvoicesRequest(customer_number=point.customer_number, supply_point_id=str(point.id))
+            )
+    finally:
+        await channel.close()
+    invoice = next(i for i in listed.invoices if i.kind == "extraordinary")
+    assert invoice.period_to == "2026-10-31"
+    assert invoice.number in request.timeline[-1].text
+
+    missing = await file_extraordinary_settlement(stack, point, "2026-11-15", "extraordinary-no-reading")
+    request = await settled_state(stack, point, missing)
+    assert request.state == "waiting_for_customer", request
+    assert "15" in request.timeline[-1].text and "samoodečet" in request.timeline[-1].text

@@ -128,6 +128,16 @@ def upgrade() -> None:
         postgresql_where="settled < abs(amount_due)",
     )
     op.create_index("invoices_symbol", "invoices", ["tenant_id", "variable_symbol"])
+    # the list's selective filters: one supply point, an exact amount (the total or the amount due). Amounts are
+    # searched as whole hellers/cents: under row-level security PostgreSQL uses an index only for leakproof
+    # comparisons, and bigint equality is one, numeric equality is not
+    op.create_index("invoices_point", "invoices", ["tenant_id", "supply_point_id", "issue_date", "id"])
+    for column in ("total", "amount_due"):
+        op.add_column(
+            "invoices",
+            sa.Column(f"{column}_cents", sa.BigInteger, sa.Computed(f"({column} * 100)::bigint", persisted=True)),
+        )
+        op.create_index(f"invoices_{column}_cents", "invoices", ["tenant_id", "customer_number", f"{column}_cents"])
     enable_tenant_rls("invoices")
 
     op.create_table(
