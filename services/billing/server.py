@@ -457,7 +457,7 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
     async def RunBilling(self, request: pb.RunBillingRequest, rpc: grpc.aio.ServicerContext) -> Any:
         guard.staff_capability(BILLING_RUN)
         run = await self.invoicing.run_batch(request.period, _day(request.issue_date, "issue_date"))
-        return pb.BillRunProgress(
+        return pb.RunBillingResponse(
             run_id=str(run.id),
             total=run.issued + run.skipped + run.failed,
             issued=run.issued,

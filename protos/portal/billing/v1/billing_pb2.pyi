@@ -1087,7 +1087,7 @@ class RunBillingRequest(_message.Message):
 Global___RunBillingRequest: _TypeAlias = RunBillingRequest  # noqa: Y015
 
 @_typing.final
-class BillRunProgress(_message.Message):
+class RunBillingResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RUN_ID_FIELD_NUMBER: _builtins.int
@@ -1128,7 +1128,7 @@ class BillRunProgress(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___BillRunProgress: _TypeAlias = BillRunProgress  # noqa: Y015
+Global___RunBillingResponse: _TypeAlias = RunBillingResponse  # noqa: Y015
 
 @_typing.final
 class ImportStatementRequest(_message.Message):

@@ -91,7 +91,7 @@ class BillingServiceStub:
         self.RunBilling = channel.unary_unary(
                 '/portal.billing.v1.BillingService/RunBilling',
                 request_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.RunBillingRequest.SerializeToString,
-                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.BillRunProgress.FromString,
+                response_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.RunBillingResponse.FromString,
                 _registered_method=True)
         self.ImportStatement = channel.unary_unary(
                 '/portal.billing.v1.BillingService/ImportStatement',
@@ -265,7 +265,7 @@ def add_BillingServiceServicer_to_server(servicer, server):
             'RunBilling': grpc.unary_unary_rpc_method_handler(
                     servicer.RunBilling,
                     request_deserializer=portal_dot_billing_dot_v1_dot_billing__pb2.RunBillingRequest.FromString,
-                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.BillRunProgress.SerializeToString,
+                    response_serializer=portal_dot_billing_dot_v1_dot_billing__pb2.RunBillingResponse.SerializeToString,
             ),
             'ImportStatement': grpc.unary_unary_rpc_method_handler(
                     servicer.ImportStatement,
@@ -578,7 +578,7 @@ class BillingService:
             target,
             '/portal.billing.v1.BillingService/RunBilling',
             portal_dot_billing_dot_v1_dot_billing__pb2.RunBillingRequest.SerializeToString,
-            portal_dot_billing_dot_v1_dot_billing__pb2.BillRunProgress.FromString,
+            portal_dot_billing_dot_v1_dot_billing__pb2.RunBillingResponse.FromString,
             options,
             channel_credentials,
             insecure,
