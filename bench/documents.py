@@ -1,4 +1,4 @@
-"""Issue 5 target: the billing service issues ≥ 100 complete invoices a second on this 2-core machine, so rendering
+"""Issue 3 target: the billing service issues ≥ 100 complete invoices a second on this 2-core machine, so rendering
 the documents of one invoice (ISDOC, payment QR, PDF, seal) must cost well under 10 ms of CPU on one core.
 
     python -m bench.documents [--invoices 300] [--lines 12] [--no-record]
