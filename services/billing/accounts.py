@@ -50,13 +50,7 @@ class Accounts:
         return SupplyPoint(
             id=point_id,
             customer_number=point.customer_number,
-            facts=domain.Point(
-                commodity=point.commodity,
-                registers=domain.registers_of(point.commodity, point.distribution_tariff, point.hdo_code),
-                annual_kwh=point.annual_consumption_kwh,
-                breaker_amps=point.breaker_amps,
-                phases=point.phases,
-            ),
+            facts=domain.point_of(point),
         )
 
     async def point_as_system(self, supply_point_id: str) -> accounts_pb2.SupplyPoint:

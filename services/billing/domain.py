@@ -49,6 +49,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Protocol
 
 from kit.errors import DomainError
 from kit.identifiers import ELECTRICITY, GAS
@@ -111,6 +112,27 @@ class Point:
     annual_kwh: int
     breaker_amps: int = 0
     phases: int = 0
+
+
+class SupplyPointRecord(Protocol):
+    """A supply point as accounts describes it (its protobuf message, or the demo's record)."""
+
+    commodity: str
+    distribution_tariff: str
+    hdo_code: str
+    annual_consumption_kwh: int
+    breaker_amps: int
+    phases: int
+
+
+def point_of(point: SupplyPointRecord) -> Point:
+    return Point(
+        commodity=point.commodity,
+        registers=registers_of(point.commodity, point.distribution_tariff, point.hdo_code),
+        annual_kwh=point.annual_consumption_kwh,
+        breaker_amps=point.breaker_amps,
+        phases=point.phases,
+    )
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,9 @@ class DemoHistory:
         """Pays in full what fell due before `day`, from one statement line per item, a few days early."""
         async with self.db.tenant() as conn:
             items = [importing.open_item(r) for r in await store.overdue_items(conn, day)]
+            unpaid = {
+                store.INVOICE_ITEM + str(i) for i in await store.invoices_of_point(conn, UNPAID_POINT.id, UNPAID_FROM)
+            }
             lines = [
                 importing.demo_line(
                     f"demo-{item.id}",
@@ -104,13 +107,6 @@ class DemoHistory:
                     item.variable_symbol,
                 )
                 for item in items
-                if not await self._stays_unpaid(conn, item)
+                if item.id not in unpaid
             ]
             await importing.import_lines(conn, self.db.service, tenant.collection_iban, lines)
-
-    async def _stays_unpaid(self, conn, item) -> bool:
-        if not item.id.startswith(store.INVOICE_ITEM):
-            return False
-        invoice_id, _ = store.item_uuid(item.id)
-        row = await store.invoice(conn, invoice_id) if invoice_id else None
-        return row is not None and row.supply_point_id == UNPAID_POINT.id and row.period_to >= UNPAID_FROM

@@ -144,13 +144,7 @@ def consumption_between(point: accounts_pb2.SupplyPoint, readings: Sequence[doma
     """kWh per register between the actual readings on `start` and on `end` (gas converted month by month)."""
     by_day = {r.read_on: r for r in readings if r.source != domain.ESTIMATE}
     before, after = by_day[start], by_day[end]
-    facts = domain.Point(
-        commodity=point.commodity,
-        registers=domain.registers_of(point.commodity, point.distribution_tariff, point.hdo_code),
-        annual_kwh=point.annual_consumption_kwh,
-        breaker_amps=point.breaker_amps,
-        phases=point.phases,
-    )
+    facts = domain.point_of(point)
     if point.commodity == domain.GAS:
         return {domain.GAS_REGISTER: domain.period_kwh(facts, before, after)}
     return {r: after.values[r] - before.values[r] for r in facts.registers}

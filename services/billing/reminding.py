@@ -71,7 +71,9 @@ class Reminders:
                 payments.SentReminder(r.item, payments.Stage(r.level), r.issued_on, r.deadline)
                 for r in await store.reminders_sent(conn)
             ]
-        due = payments.reminders_due(items, sent, now, await self.accounts.zone(), self.policy, tenant.country or "CZ")
+        zone = await self.accounts.zone()
+        today = payments.local_day(now, zone)
+        due = payments.reminders_due(items, sent, now, zone, self.policy, tenant.country or "CZ")
         issued = 0
         for reminder in due:
             reminder_id = uuid.uuid4()
@@ -83,7 +85,7 @@ class Reminders:
                         "item": reminder.item.id,
                         "customer_number": reminder.item.customer_number,
                         "level": int(reminder.stage),
-                        "issued_on": payments.local_day(now, await self.accounts.zone()),
+                        "issued_on": today,
                         "deadline": reminder.deadline,
                         "amount": reminder.item.outstanding,
                         "currency": reminder.item.currency,

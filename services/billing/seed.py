@@ -42,16 +42,6 @@ PLANS_PAST = (FIRST, domain.months_before(FIRST, -12))
 PAYMENT_DAYS = 14
 
 
-def facts(point: demo.SupplyPoint) -> domain.Point:
-    return domain.Point(
-        commodity=point.commodity,
-        registers=domain.registers_of(point.commodity, point.distribution_tariff, point.hdo_code),
-        annual_kwh=point.annual_consumption_kwh,
-        breaker_amps=point.breaker_amps,
-        phases=point.phases,
-    )
-
-
 def reading_days(point: demo.SupplyPoint) -> list[date]:
     months = (LAST.year - FIRST.year) * 12 + LAST.month - FIRST.month
     days = [domain.months_before(LAST, months - i) for i in range(months + 1)]
@@ -64,7 +54,7 @@ def _whole(value: Decimal) -> Decimal:
 
 def demo_readings(point: demo.SupplyPoint) -> list[domain.Reading]:
     """The operator's readings of a demo point, oldest first."""
-    info = facts(point)
+    info = domain.point_of(point)
     rng = random.Random(point.id.int)
     shares = {domain.VT: Decimal(1)} if len(info.registers) == 1 else {domain.VT: 1 - NT_SHARE, domain.NT: NT_SHARE}
     if info.commodity == GAS:
@@ -89,7 +79,7 @@ def demo_readings(point: demo.SupplyPoint) -> list[domain.Reading]:
 
 
 def rows_of(tenant_id: uuid.UUID, point: demo.SupplyPoint) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    info = facts(point)
+    info = domain.point_of(point)
     readings: list[dict[str, Any]] = []
     values: list[dict[str, Any]] = []
     previous = None

@@ -458,6 +458,16 @@ async def invoice(conn: AsyncConnection, invoice_id: uuid.UUID) -> sa.Row | None
     return (await conn.execute(query)).first()
 
 
+async def invoices_of_point(
+    conn: AsyncConnection, supply_point_id: uuid.UUID, settled_to_from: date
+) -> list[uuid.UUID]:
+    """The ids of a supply point's invoices whose period ends on or after `settled_to_from`."""
+    query = sa.select(invoices.c.id).where(
+        scoped(conn, invoices), invoices.c.supply_point_id == supply_point_id, invoices.c.period_to >= settled_to_from
+    )
+    return [r.id for r in await conn.execute(query)]
+
+
 async def invoice_document(conn: AsyncConnection, invoice_id: uuid.UUID) -> sa.Row | None:
     query = sa.select(invoice_documents).where(
         scoped(conn, invoice_documents), invoice_documents.c.invoice_id == invoice_id

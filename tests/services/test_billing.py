@@ -74,7 +74,7 @@ def values_of(reading: domain.Reading, **extra: Decimal) -> list[pb.RegisterValu
 
 def usual_increase(point: demo.SupplyPoint, factor: Decimal = Decimal(1)) -> dict[str, Decimal]:
     """Per register, what the point is expected to use from the last seeded reading to today, times `factor`."""
-    info = seed.facts(point)
+    info = domain.point_of(point)
     kwh = domain.expected_kwh(info.commodity, info.annual_kwh, seed.LAST, today()) * factor
     if info.commodity == "gas":
         kwh /= domain.VOLUME_CORRECTION * Decimal("10.7")

@@ -218,7 +218,7 @@ def test_photos_are_limited_in_size_and_type():
 
 def test_every_demo_point_has_two_years_of_plausible_readings():
     for point in demo.supply_points():
-        info = seed.facts(point)
+        info = domain.point_of(point)
         readings = seed.demo_readings(point)
         assert readings[0].read_on == seed.FIRST and readings[-1].read_on == seed.LAST
         assert len(readings) == (25 if point.reading_schedule in seed.MONTHLY else 3)
